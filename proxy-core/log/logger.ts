@@ -18,7 +18,13 @@ export interface Logger {
   child(source: string): Logger;
 }
 
-const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+const LEVEL_RANK: Record<LogLevel, number> = {
+  debug: 10,
+  info: 20,
+  warn: 30,
+  error: 40,
+  silent: 99,
+};
 
 const SECRET_FIELD = /authorization|cookie|token|secret|password|api[-_]?key|^key$/i;
 

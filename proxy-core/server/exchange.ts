@@ -62,7 +62,9 @@ export interface RespondVerdict {
 
 export type Verdict = ForwardVerdict | RespondVerdict;
 
-export const FORWARD_UNCHANGED: ForwardVerdict = Object.freeze({ kind: 'forward' }) as ForwardVerdict;
+export const FORWARD_UNCHANGED: ForwardVerdict = Object.freeze({
+  kind: 'forward',
+}) as ForwardVerdict;
 
 export interface ExchangeTimings {
   /** Milliseconds from the request's arrival; absent where not measured (reused sockets). */
@@ -129,6 +131,7 @@ function decideInOrder(
   if (!decider) return FORWARD_UNCHANGED;
 
   const verdict = decider.decide!(request);
-  const next = (v: Verdict) => (v === FORWARD_UNCHANGED ? decideInOrder(deciders, request, index + 1) : v);
+  const next = (v: Verdict) =>
+    v === FORWARD_UNCHANGED ? decideInOrder(deciders, request, index + 1) : v;
   return verdict instanceof Promise ? verdict.then(next) : next(verdict);
 }

@@ -150,7 +150,8 @@ function issueMessage(issue: z.core.$ZodIssue): string {
         : `expected ${issue.expected}, got ${describeValue(issue.input)}`;
     case 'invalid_union':
       if (issue.discriminator) {
-        return `unknown ${issue.discriminator}; expected one of ${(issue.options ?? []).join('|')}`;
+        const options = 'options' in issue ? (issue.options ?? []) : [];
+        return `unknown ${issue.discriminator}; expected one of ${options.join('|')}`;
       }
       return issue.message;
     case 'too_small':

@@ -1,0 +1,36 @@
+/**
+ * Compiles one Tollgate policy into a production gateway's configuration, and reports every
+ * part the target cannot express. Pure: no files are read or written here.
+ */
+
+import type { Policy } from '../policies/schema.ts';
+import { exportNginx } from './nginx.ts';
+import { exportTollgate } from './tollgate.ts';
+import type { ExportFormat, ExportOptions, ExportResult } from './types.ts';
+
+export {
+  EXPORT_FORMATS,
+  type ExportFile,
+  type ExportFormat,
+  type ExportOptions,
+  type ExportResult,
+  type ExportWarning,
+} from './types.ts';
+
+const EXPORTERS: Record<ExportFormat, (policy: Policy, options: ExportOptions) => ExportResult> = {
+  kong: exportNginx,
+  tyk: exportNginx,
+  envoy: exportNginx,
+  nginx: exportNginx,
+  aws: exportNginx,
+  openapi: exportNginx,
+  tollgate: exportTollgate,
+};
+
+export function exportPolicy(
+  policy: Policy,
+  format: ExportFormat,
+  options: ExportOptions = {},
+): ExportResult {
+  return EXPORTERS[format](policy, options);
+}

@@ -62,8 +62,9 @@ function ipv6Bytes(address: string): Buffer {
   let text = address;
   const v4Tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4Tail) {
-    const [a, b, c, d] = ipv4Bytes(v4Tail[1]!);
-    text = `${text.slice(0, v4Tail.index)}${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`;
+    const v4 = ipv4Bytes(v4Tail[1]!);
+    const groups = `${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
+    text = text.slice(0, v4Tail.index) + groups;
   }
 
   const [head = '', tail] = text.split('::');

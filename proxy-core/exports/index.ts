@@ -4,6 +4,7 @@
  */
 
 import type { Policy } from '../policies/schema.ts';
+import { exportKong } from './kong.ts';
 import { exportNginx } from './nginx.ts';
 import { exportTollgate } from './tollgate.ts';
 import type { ExportFormat, ExportOptions, ExportResult } from './types.ts';
@@ -18,7 +19,7 @@ export {
 } from './types.ts';
 
 const EXPORTERS: Record<ExportFormat, (policy: Policy, options: ExportOptions) => ExportResult> = {
-  kong: exportNginx,
+  kong: exportKong,
   tyk: exportNginx,
   envoy: exportNginx,
   nginx: exportNginx,

@@ -10,7 +10,6 @@
  * no limit, as in Tollgate.
  */
 
-import { compilePathPattern } from '../policies/path-pattern.ts';
 import type { ApiDefinition, LimitDefinition, Policy, Tier } from '../policies/schema.ts';
 import { problemBody } from '../util/problem.ts';
 import {
@@ -24,6 +23,7 @@ import {
   warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
+import { patternRegex } from './path-regex.ts';
 import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
 
 interface Zone {
@@ -256,7 +256,7 @@ function serverBlock(
         .filter((r) => r.path === pattern)
         .map((r) => `${api.name}.${r.name}`)
         .join(', ')}`,
-      `    location ~ ${quote(compilePathPattern(pattern).source.replace(/\\\//g, '/'))} {`,
+      `    location ~ ${quote(patternRegex(pattern))} {`,
       `        if ($${prefix}_${p}_known = 0) {`,
       `            return 404 ${problemText(404, 'ROUTE_NOT_FOUND', 'No route matches')};`,
       '        }',

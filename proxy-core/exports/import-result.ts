@@ -1,0 +1,41 @@
+/**
+ * What an import gives back: the policy document as it would be written (defaults left out,
+ * so it reads like a hand-written file), the same document validated, and what was left
+ * behind. An import whose result does not validate is an `ImportError` listing each problem.
+ */
+
+import YAML from 'yaml';
+import { parsePolicy } from '../policies/load.ts';
+import type { Policy, PolicyInput } from '../policies/schema.ts';
+import type { ExportWarning } from './types.ts';
+
+export type ImportWarnings = ExportWarning[];
+
+export interface ImportResult {
+  /** The document to save as a policy file. */
+  document: PolicyInput;
+  /** The same, validated, with every default filled in. */
+  policy: Policy;
+  /** What the source held that the policy does not, with its place in the source. */
+  warnings: ImportWarnings;
+}
+
+/** Input that cannot become a policy; the message names the source and the place. */
+export class ImportError extends Error {}
+
+export function finishImport(
+  document: PolicyInput,
+  source: string,
+  warnings: ImportWarnings,
+): ImportResult {
+  const parsed = parsePolicy(JSON.stringify(document), source);
+  if (!parsed.ok) {
+    const problems = parsed.errors.map((error) => `  ${error.path}: ${error.message}`).join('\n');
+    throw new ImportError(`${source}: the imported policy is not valid:\n${problems}`);
+  }
+  return { document, policy: parsed.policy, warnings };
+}
+
+export function importedYaml(result: ImportResult): string {
+  return YAML.stringify(result.document, { lineWidth: 0, aliasDuplicateObjects: false });
+}

@@ -6,6 +6,7 @@
 import type { Policy } from '../policies/schema.ts';
 import { exportKong } from './kong.ts';
 import { exportNginx } from './nginx.ts';
+import { exportOpenApi } from './openapi.ts';
 import { exportTollgate } from './tollgate.ts';
 import type { ExportFormat, ExportOptions, ExportResult } from './types.ts';
 
@@ -24,7 +25,7 @@ const EXPORTERS: Record<ExportFormat, (policy: Policy, options: ExportOptions) =
   envoy: exportNginx,
   nginx: exportNginx,
   aws: exportNginx,
-  openapi: exportNginx,
+  openapi: exportOpenApi,
   tollgate: exportTollgate,
 };
 

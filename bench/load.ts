@@ -4,8 +4,11 @@
  * an undici Pool of N keep-alive connections, N requests in flight, each connection opened
  * through `tunnel.ts` when a proxy is given. Latency goes into an HDR histogram.
  *
- * Usage: node --import tsx bench/load.ts --url URL [--proxy-port P] --ca FILE
- *          [--connections 50] [--seconds 10] [--warmup 2]
+ * Usage: node --import tsx bench/load.ts --url URL [--proxy-port P] [--ca FILE]
+ *          [--connections 50] [--seconds 10] [--warmup 2] [--path P] [--header 'name: value']
+ *          [--requests N]
+ * With an http:// URL and an absolute-URI --path it drives a forward proxy in plain HTTP. With
+ * --requests it sends exactly N requests (no warm-up) instead of running for a time.
  * Prints one JSON line: { requests, errors, seconds, rps, p50Ms, p99Ms, firstError? }.
  */
 
@@ -25,12 +28,21 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     path: { type: 'string', default: '/' },
+    header: { type: 'string', multiple: true, default: [] },
+    requests: { type: 'string' },
   },
 });
-if (!values.url || !values.ca) throw new Error('load: --url and --ca are required');
+if (!values.url) throw new Error('load: --url is required');
+if (values.url.startsWith('https:') && !values.ca) throw new Error('load: https needs --ca');
 
 const connections = Number(values.connections);
-const ca = readFileSync(values.ca, 'utf8');
+const ca = values.ca ? readFileSync(values.ca, 'utf8') : '';
+const headers = Object.fromEntries(
+  values.header!.map((line) => {
+    const colon = line.indexOf(':');
+    return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+  }),
+);
 const pool = new Pool(values.url, {
   connections,
   pipelining: 1,
@@ -55,7 +67,11 @@ async function worker(until: () => boolean): Promise<void> {
   while (!until()) {
     const started = performance.now();
     try {
-      const { statusCode, body } = await pool.request({ method: 'GET', path: values.path! });
+      const { statusCode, body } = await pool.request({
+        method: 'GET',
+        path: values.path!,
+        headers,
+      });
       await body.arrayBuffer();
       if (statusCode !== 200) throw new Error(`status ${statusCode}`);
       if (recording) {
@@ -80,10 +96,20 @@ async function phase(seconds: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-await phase(Number(values.warmup));
-recording = true;
-firstError = undefined;
-const seconds = await phase(Number(values.seconds));
+let seconds: number;
+if (values.requests) {
+  // A fixed count: each worker claims requests until all are claimed.
+  let left = Number(values.requests);
+  recording = true;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: connections }, () => worker(() => left-- <= 0)));
+  seconds = (performance.now() - started) / 1000;
+} else {
+  await phase(Number(values.warmup));
+  recording = true;
+  firstError = undefined;
+  seconds = await phase(Number(values.seconds));
+}
 recording = false;
 await pool.close();
 

@@ -59,7 +59,7 @@ async function timedRequest(proxyPort: number, host: string, ca: string): Promis
 
   await new Promise<void>((resolve, reject) => {
     const request = http.request(
-      { method: 'GET', path: '/', headers: { host }, agent: false, createConnection: () => socket },
+      { method: 'GET', path: '/', headers: { host }, createConnection: () => socket },
       (response) => {
         response.resume();
         response.once('end', () => {

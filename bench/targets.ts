@@ -23,6 +23,8 @@ export interface ProxyTarget {
   pid: number;
   /** The CA an HTTPS client must trust to accept this proxy's intercepted certificates. */
   caPath: string;
+  /** Tollgate's data dir (its control-token file is there). */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,8 @@ export interface TollgateOptions {
 }
 
 export const MITMDUMP = '/usr/bin/mitmdump';
+
+let tollgateRuns = 0;
 
 /** Starts a proxy, or resolves to a note saying why it cannot run here. */
 export async function startProxy(
@@ -62,7 +66,7 @@ async function startReference(context: BenchContext): Promise<ProxyTarget> {
 }
 
 async function startTollgate(context: BenchContext, options: TollgateOptions) {
-  const dataDir = path.join(context.tmp, `tollgate-${Date.now()}`);
+  const dataDir = path.join(context.tmp, `tollgate-${++tollgateRuns}`);
   const args = ['--data-dir', dataDir];
   if (options.policyFile) args.push('--policy', options.policyFile);
   if (options.noTraffic) args.push('--no-traffic');
@@ -73,7 +77,7 @@ async function startTollgate(context: BenchContext, options: TollgateOptions) {
     // Tollgate verifies upstream TLS; the bench upstream's CA is added, nothing is disabled.
     { env: { NODE_EXTRA_CA_CERTS: context.pki.caCertPath } },
   );
-  return { name: 'tollgate' as const, ...handle(started), caPath: started.ready.caPath };
+  return { name: 'tollgate' as const, ...handle(started), caPath: started.ready.caPath, dataDir };
 }
 
 async function startMitmdump(context: BenchContext): Promise<ProxyTarget> {
@@ -114,4 +118,19 @@ async function startMitmdump(context: BenchContext): Promise<ProxyTarget> {
 
 function handle(started: { pid: number; ready: { port: number }; stop(): Promise<void> }) {
   return { port: started.ready.port, pid: started.pid, stop: started.stop };
+}
+
+/** Runs `body` against a Tollgate started with `options`, and always stops it. */
+export async function withTollgate<T>(
+  context: BenchContext,
+  options: TollgateOptions,
+  body: (proxy: ProxyTarget) => Promise<T>,
+): Promise<T | { skipped: string }> {
+  const proxy = await startProxy('tollgate', context, options);
+  if ('skipped' in proxy) return proxy;
+  try {
+    return await body(proxy);
+  } finally {
+    await proxy.stop();
+  }
 }

@@ -77,7 +77,7 @@ export async function drive(
   if (protocol === 'http') {
     const options = {
       connectPort: proxy?.port ?? context.upstream.http,
-      upstreamPort: context.upstream.http,
+      authority: `127.0.0.1:${context.upstream.http}`,
       viaProxy: proxy !== null,
       connections: context.connections,
     };

@@ -9,15 +9,20 @@ import type { LoadResult } from './load-result.ts';
 export interface WrkOptions {
   /** Where wrk connects: the proxy, or the upstream for the direct row. */
   connectPort: number;
-  upstreamPort: number;
+  /** `host:port` the requests are for; the upstream itself unless a host is mapped. */
+  authority: string;
   viaProxy: boolean;
   connections: number;
   seconds: number;
+  /** Request path; `/` by default. */
+  path?: string;
+  /** One extra request header, e.g. an API key. */
+  header?: [name: string, value: string];
 }
 
 export async function runWrk(options: WrkOptions): Promise<LoadResult> {
-  const upstream = `127.0.0.1:${options.upstreamPort}`;
-  const target = options.viaProxy ? `http://${upstream}/` : '/';
+  const path = options.path ?? '/';
+  const target = options.viaProxy ? `http://${options.authority}${path}` : path;
   const args = [
     `-c${options.connections}`,
     '-t2',
@@ -29,7 +34,8 @@ export async function runWrk(options: WrkOptions): Promise<LoadResult> {
     `http://127.0.0.1:${options.connectPort}/`,
     '--',
     target,
-    upstream,
+    options.authority,
+    ...(options.header ?? []),
   ];
   const stdout = await runToEnd(['/usr/bin/wrk', args], (options.seconds + 30) * 1000);
 

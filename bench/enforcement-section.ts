@@ -1,0 +1,113 @@
+/**
+ * Enforcement on vs off (issue 3): the same Tollgate, the same governed hostname and upstream,
+ * once with host mapping only and once with a policy that identifies the API key, matches the
+ * route, counts two limits and writes rate-limit headers. The limits are huge so nothing is
+ * refused: the difference is the cost of the checks, not of 429s.
+ */
+
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BENCH_DIR, nodeArgs, runToEnd } from './children.ts';
+import type { BenchContext } from './context.ts';
+import type { SectionOutcome } from './report.ts';
+import { fixed, verdict } from './table.ts';
+import { withTollgate } from './targets.ts';
+import { measuredRow, type MeasuredRow } from './tollgate-rows.ts';
+import { runWrk } from './wrk.ts';
+
+const HOST = 'api.bench.test';
+const KEY = 'bench-key-0000000001';
+
+function policy(upstreamPort: number): string {
+  return `version: 1
+apis:
+  - name: bench
+    hosts: [${HOST}]
+    upstream: http://127.0.0.1:${upstreamPort}
+    auth:
+      - { type: apiKey, header: x-api-key }
+    routes:
+      - { name: read, methods: [GET], path: /v1/forecast/* }
+tiers:
+  - name: bench
+    routes: [read]
+    limits:
+      - { requests: 1000000000, per: minute }
+      - { requests: 1000000000, per: day }
+consumers:
+  - { name: bench-client, tier: bench, keys: [${KEY}] }
+`;
+}
+
+export async function enforcementSection(context: BenchContext): Promise<SectionOutcome> {
+  const outcome: SectionOutcome = {
+    title:
+      'Enforcement on vs off · tollgate, HTTP forward, API key + route + 2 limits that never refuse',
+    rows: [],
+    notes: [],
+  };
+  const policyFile = path.join(context.tmp, 'bench-policy.yaml');
+  await writeFile(policyFile, policy(context.upstream.http));
+
+  const run = async (options: Parameters<typeof withTollgate>[1], withKey: boolean) =>
+    withTollgate(context, options, async (proxy): Promise<MeasuredRow> => {
+      const wrk = {
+        connectPort: proxy.port,
+        authority: HOST,
+        viaProxy: true,
+        connections: context.connections,
+        path: '/v1/forecast/lisbon',
+        ...(withKey ? { header: ['x-api-key', KEY] as [string, string] } : {}),
+      };
+      await runWrk({ ...wrk, seconds: context.warmupSeconds });
+      return measuredRow(proxy.pid, () => runWrk({ ...wrk, seconds: context.seconds }));
+    });
+
+  const off = await run({ map: [`${HOST}=http://127.0.0.1:${context.upstream.http}`] }, false);
+  const on = await run({ policyFile }, true);
+  if ('skipped' in off || 'skipped' in on) {
+    outcome.notes.push(
+      `skipped: ${'skipped' in on ? on.skipped : (off as { skipped: string }).skipped}`,
+    );
+  } else {
+    const added = (off.result.rps / on.result.rps - 1) * 100;
+    outcome.rows.push(off.row('enforcement off'));
+    outcome.rows.push(
+      on.row('enforcement on', `added per-request cost ${verdict(added, '<=', 10, '%')}`),
+    );
+    for (const [name, r] of [
+      ['off', off],
+      ['on', on],
+    ] as const) {
+      if (r.result.firstError) outcome.notes.push(`${name}: first error: ${r.result.firstError}`);
+    }
+  }
+
+  await limitCheckRow(outcome);
+  return outcome;
+}
+
+/** ns per limit check, from the policy helper's micro-benchmark when it exists. */
+async function limitCheckRow(outcome: SectionOutcome): Promise<void> {
+  if (!existsSync(path.join(BENCH_DIR, 'policy-check.ts'))) {
+    outcome.notes.push('one limit check: skipped, bench/policy-check.ts has not landed yet');
+    return;
+  }
+  try {
+    const stdout = await runToEnd(nodeArgs('policy-check.ts'), 60_000);
+    const line = stdout
+      .trim()
+      .split('\n')
+      .reverse()
+      .find((l) => l.startsWith('{'));
+    const figures = JSON.parse(line ?? '{}') as { nsPerCheck?: number };
+    outcome.rows.push({
+      label: 'one limit check',
+      cells: {},
+      target: `${fixed(figures.nsPerCheck)} ns: ${verdict(figures.nsPerCheck, '<', 1000, ' ns')}`,
+    });
+  } catch (error) {
+    outcome.notes.push(`one limit check: failed: ${(error as Error).message}`);
+  }
+}

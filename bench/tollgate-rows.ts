@@ -1,0 +1,45 @@
+import type { LoadResult } from './load-result.ts';
+import { sampleRss } from './rss.ts';
+import { fixed } from './table.ts';
+
+/** One measured run of a proxy, ready to become a table row. */
+export interface MeasuredRow {
+  result: LoadResult;
+  rssMb?: number;
+  row(
+    label: string,
+    target?: string,
+  ): { label: string; cells: Record<string, string>; target?: string };
+}
+
+/** Runs `load` while sampling the proxy's RSS. */
+export async function measuredRow(
+  pid: number,
+  load: () => Promise<LoadResult>,
+): Promise<MeasuredRow> {
+  const rss = sampleRss(pid);
+  // The sampler stops whether the load succeeds or not.
+  const settled = await load().then(
+    (result) => ({ result }),
+    (error: unknown) => ({ error }),
+  );
+  const rssMb = (await rss.stop()) ?? undefined;
+  if ('error' in settled) throw settled.error;
+  const { result } = settled;
+
+  return {
+    result,
+    rssMb,
+    row: (label, target) => ({
+      label,
+      cells: {
+        'req/s': fixed(result.rps),
+        'p50 ms': fixed(result.p50Ms),
+        'p99 ms': fixed(result.p99Ms),
+        'RSS MB': fixed(rssMb),
+        errors: String(result.errors),
+      },
+      ...(target ? { target } : {}),
+    }),
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Live traffic (issue 4): throughput with the request log and metrics on vs off, and the
+ * control API's status and 100-entry log query latency while the proxy is under load.
+ */
+
+import { nodeArgs, runToEnd } from './children.ts';
+import type { BenchContext } from './context.ts';
+import type { SectionOutcome } from './report.ts';
+import { fixed, verdict } from './table.ts';
+import { withTollgate, type ProxyTarget } from './targets.ts';
+import { measuredRow, type MeasuredRow } from './tollgate-rows.ts';
+import { runWrk } from './wrk.ts';
+
+export interface ProbeResult {
+  statusP50Ms?: number;
+  statusP99Ms?: number;
+  logP50Ms?: number;
+  logP99Ms?: number;
+  samples: number;
+  errors: number;
+  logEntries?: number;
+  logSize?: number;
+  logCapacity?: number;
+  firstError?: string;
+  unavailable?: string;
+}
+
+export async function trafficSection(context: BenchContext): Promise<SectionOutcome> {
+  const outcome: SectionOutcome = {
+    title: 'Request log + metrics on vs off · tollgate, HTTP forward (wrk)',
+    rows: [],
+    notes: [],
+  };
+  const wrkFor = (proxy: ProxyTarget) => ({
+    connectPort: proxy.port,
+    authority: `127.0.0.1:${context.upstream.http}`,
+    viaProxy: true,
+    connections: context.connections,
+  });
+
+  const run = (noTraffic: boolean) =>
+    withTollgate(context, { noTraffic }, async (proxy): Promise<MeasuredRow> => {
+      await runWrk({ ...wrkFor(proxy), seconds: context.warmupSeconds });
+      return measuredRow(proxy.pid, () => runWrk({ ...wrkFor(proxy), seconds: context.seconds }));
+    });
+
+  const off = await run(true);
+  let probe: ProbeResult | { skipped: string } = { skipped: 'not run' };
+  const on = await withTollgate(context, {}, async (proxy) => {
+    await runWrk({ ...wrkFor(proxy), seconds: context.warmupSeconds });
+    const measured = await measuredRow(proxy.pid, async () => {
+      // The probe runs beside the measured load, so the on-row also carries its (small) cost.
+      const probing = runProbe(proxy, context.seconds);
+      const result = await runWrk({ ...wrkFor(proxy), seconds: context.seconds });
+      probe = await probing;
+      return result;
+    });
+    return measured;
+  });
+
+  if ('skipped' in off || 'skipped' in on) {
+    outcome.notes.push(
+      `skipped: ${'skipped' in on ? on.skipped : (off as { skipped: string }).skipped}`,
+    );
+    return outcome;
+  }
+
+  const kept = on.result.rps / off.result.rps;
+  outcome.rows.push(off.row('log+metrics off'));
+  outcome.rows.push(on.row('log+metrics on', `kept ${verdict(kept * 100, '>=', 85, '%')}`));
+  addProbeRows(outcome, probe);
+  return outcome;
+}
+
+function addProbeRows(outcome: SectionOutcome, probe: ProbeResult | { skipped: string }): void {
+  if ('skipped' in probe) return void outcome.notes.push(`control API: skipped: ${probe.skipped}`);
+  if (probe.unavailable)
+    return void outcome.notes.push(`control API: skipped: ${probe.unavailable}`);
+
+  outcome.rows.push({
+    label: 'control: status',
+    cells: { 'p50 ms': fixed(probe.statusP50Ms), 'p99 ms': fixed(probe.statusP99Ms) },
+    target: 'p99 ' + verdict(probe.statusP99Ms, '<', 20, ' ms') + ' under load',
+  });
+  outcome.rows.push({
+    label: 'control: log ×100',
+    cells: {
+      'p50 ms': fixed(probe.logP50Ms),
+      'p99 ms': fixed(probe.logP99Ms),
+      errors: String(probe.errors),
+    },
+    target: 'p99 ' + verdict(probe.logP99Ms, '<', 20, ' ms') + ' under load',
+  });
+  outcome.notes.push(
+    `control probe: ${probe.samples} calls on one keep-alive connection; last log query returned ` +
+      `${probe.logEntries ?? '?'} entries (log holds ${probe.logSize ?? '?'}/${probe.logCapacity ?? '?'})`,
+  );
+  if (probe.firstError) outcome.notes.push(`control probe: first error: ${probe.firstError}`);
+}
+
+export async function runProbe(proxy: ProxyTarget, seconds: number): Promise<ProbeResult> {
+  if (!proxy.dataDir) return { samples: 0, errors: 0, unavailable: 'no data dir' };
+  const stdout = await runToEnd(
+    nodeArgs('control-probe.ts', ['--data-dir', proxy.dataDir, '--seconds', String(seconds)]),
+    (seconds + 30) * 1000,
+  );
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ProbeResult;
+}

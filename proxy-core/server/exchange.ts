@@ -101,6 +101,8 @@ export interface ExchangeHooks {
   /** May return synchronously; the hot path avoids a promise when it can. */
   decide?(request: ExchangeRequest): Verdict | Promise<Verdict>;
   completed?(record: ExchangeRecord): void;
+  /** Asked once per intercepted TLS connection: request (not require) a client certificate? */
+  wantsClientCertificate?(host: string): boolean;
 }
 
 /**
@@ -110,6 +112,7 @@ export interface ExchangeHooks {
 export function combineHooks(...hookSets: ExchangeHooks[]): ExchangeHooks {
   const deciders = hookSets.filter((h) => h.decide);
   const listeners = hookSets.filter((h) => h.completed);
+  const certificateAskers = hookSets.filter((h) => h.wantsClientCertificate);
 
   return {
     decide(request) {
@@ -118,6 +121,9 @@ export function combineHooks(...hookSets: ExchangeHooks[]): ExchangeHooks {
     },
     completed(record) {
       for (const listener of listeners) listener.completed!(record);
+    },
+    wantsClientCertificate(host) {
+      return certificateAskers.some((h) => h.wantsClientCertificate!(host));
     },
   };
 }

@@ -1,0 +1,40 @@
+import type { Readable } from 'node:stream';
+import type { CapturedBody } from './exchange.ts';
+
+/**
+ * Counts the bytes of a body and keeps its first `limit` bytes, by listening beside the pipe
+ * rather than inside it: no extra stream in the path, so backpressure and speed are the pipe's.
+ */
+export class BodyTap {
+  bytes = 0;
+  readonly #limit: number;
+  readonly #chunks: Buffer[] = [];
+  #kept = 0;
+  #truncated = false;
+
+  constructor(stream: Readable, limit: number) {
+    this.#limit = limit;
+    stream.on('data', (chunk: Buffer) => this.#take(chunk));
+  }
+
+  /** Undefined when nothing was asked to be kept or the body was empty. */
+  captured(): CapturedBody | undefined {
+    if (this.#limit === 0 || this.bytes === 0) return undefined;
+    return { bytes: Buffer.concat(this.#chunks, this.#kept), truncated: this.#truncated };
+  }
+
+  #take(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.#kept >= this.#limit) {
+      if (this.#limit > 0) this.#truncated = true;
+      return;
+    }
+
+    const room = this.#limit - this.#kept;
+    const kept = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    if (kept.length < chunk.length) this.#truncated = true;
+    // A copy: the source may reuse its buffer once the chunk is written on.
+    this.#chunks.push(Buffer.from(kept));
+    this.#kept += kept.length;
+  }
+}

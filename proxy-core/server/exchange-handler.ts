@@ -1,0 +1,326 @@
+/**
+ * One request, from arrival to the record of how it ended: route it, ask the hooks for a
+ * verdict, then answer on the upstream's behalf or forward it with streamed bodies.
+ *
+ * Guarantees: hop-by-hop and Proxy-* headers never cross the proxy; upstream TLS is verified
+ * unless the host is on the insecure allowlist; a client that goes away tears down its upstream
+ * request; every proxy failure is a problem+json answer without internals; every exchange that
+ * reached this handler is reported to `completed` exactly once.
+ */
+
+import http, {
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../log/logger.ts';
+import { BodyTap } from './body-tap.ts';
+import {
+  FORWARD_UNCHANGED,
+  type ClientCertificate,
+  type ExchangeHooks,
+  type ExchangeRecord,
+  type ExchangeRequest,
+  type ForwardVerdict,
+  type RespondVerdict,
+  type Verdict,
+} from './exchange.ts';
+import { endToEndHeaders } from './hop-by-hop.ts';
+import { sendProblem, upstreamProblemCode, type ProxyProblemCode } from './proxy-problems.ts';
+import {
+  chooseUpstream,
+  describeUpstream,
+  resolveTarget,
+  type Arrival,
+  type Upstream,
+  type UpstreamBase,
+} from './routing.ts';
+import { hostHeader, type RequestTarget } from './target.ts';
+
+export interface ExchangeSettings {
+  hooks: ExchangeHooks;
+  hostMap: ReadonlyMap<string, UpstreamBase>;
+  ownPorts: ReadonlySet<number>;
+  insecureUpstreamHosts: ReadonlySet<string>;
+  captureBodyBytes: number;
+  upstreamMs: number;
+  httpAgent: http.Agent;
+  httpsAgent: https.Agent;
+  log: Logger;
+}
+
+let lastId = 0;
+
+/** Process-unique, increasing exchange ids. */
+export function nextExchangeId(): string {
+  lastId += 1;
+  return String(lastId);
+}
+
+export class ExchangeHandler {
+  constructor(readonly settings: ExchangeSettings) {}
+
+  handle(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
+    const target = resolveTarget(req, arrival);
+    if (typeof target === 'string') {
+      req.resume();
+      sendProblem(
+        res,
+        target,
+        target === 'MISDIRECTED_REQUEST' ? misdirectDetail(arrival) : undefined,
+      );
+      return;
+    }
+
+    const request = buildRequest(req, target, arrival);
+    const exchange = new Exchange(this.settings, req, res, request, arrival);
+    exchange.run();
+  }
+}
+
+/** The state of one request while it is in flight. */
+class Exchange {
+  #verdict: Verdict | undefined;
+  #error: string | undefined;
+  #requestTap: BodyTap | undefined;
+  #responseTap: BodyTap | undefined;
+  #upstreamMs: number | undefined;
+  #responseHeaders: OutgoingHttpHeaders = {};
+
+  constructor(
+    readonly settings: ExchangeSettings,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly request: ExchangeRequest,
+    readonly arrival: Arrival,
+  ) {}
+
+  run(): void {
+    this.res.once('close', () => this.#finish());
+    ignoreRequestErrors(this.req);
+
+    let verdict: Verdict | Promise<Verdict>;
+    try {
+      verdict = this.settings.hooks.decide?.(this.request) ?? FORWARD_UNCHANGED;
+    } catch (error) {
+      this.#failInternally(error);
+      return;
+    }
+
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (v) => this.#act(v),
+        (error: unknown) => this.#failInternally(error),
+      );
+    } else {
+      this.#act(verdict);
+    }
+  }
+
+  #act(verdict: Verdict): void {
+    this.#verdict = verdict;
+    if (this.res.destroyed) return;
+
+    const go =
+      verdict.kind === 'respond' ? () => this.#respond(verdict) : () => this.#forward(verdict);
+    if (verdict.delayMs && verdict.delayMs > 0) setTimeout(go, verdict.delayMs);
+    else go();
+  }
+
+  #respond(verdict: RespondVerdict): void {
+    this.#requestTap = new BodyTap(this.req, this.settings.captureBodyBytes);
+    this.req.resume();
+
+    const headers = {
+      ...verdict.headers,
+      'content-length': String(Buffer.byteLength(verdict.body)),
+    };
+    this.#responseHeaders = headers;
+    this.res.writeHead(verdict.status, headers);
+    this.res.end(verdict.body);
+  }
+
+  #forward(verdict: ForwardVerdict): void {
+    const { settings, req, res, request } = this;
+    let upstream: Upstream | ProxyProblemCode;
+    try {
+      upstream = chooseUpstream(toTarget(request), this.arrival, {
+        override: verdict.upstream,
+        hostMap: settings.hostMap,
+        ownPorts: settings.ownPorts,
+      });
+    } catch (error) {
+      this.#failInternally(error);
+      return;
+    }
+    if (typeof upstream === 'string') {
+      this.#fail(upstream);
+      return;
+    }
+
+    const upstreamRequest = this.#openUpstream(upstream, verdict);
+    upstreamRequest.on('response', (upstreamRes) => this.#relayResponse(upstreamRes, verdict));
+    upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
+      settings.log.debug('upstream failed', { upstream: describeUpstream(upstream), error });
+      this.#fail(upstreamProblemCode(error), describeUpstream(upstream));
+    });
+    upstreamRequest.setTimeout(settings.upstreamMs, () => {
+      upstreamRequest.destroy(
+        Object.assign(new Error('upstream timeout'), { code: 'UPSTREAM_TIMEOUT' }),
+      );
+    });
+
+    // pipe rather than pipeline: an upstream failure must not destroy the client's socket,
+    // which still has to carry the 502.
+    this.#requestTap = new BodyTap(req, settings.captureBodyBytes);
+    req.pipe(upstreamRequest);
+    req.once('close', () => {
+      if (!req.complete) upstreamRequest.destroy();
+    });
+    // The upload may have ended long before; only the response tells us the client left.
+    res.once('close', () => {
+      if (!res.writableFinished) upstreamRequest.destroy();
+    });
+  }
+
+  #openUpstream(upstream: Upstream, verdict: ForwardVerdict): http.ClientRequest {
+    const { settings, req, request, arrival } = this;
+    const headers = endToEndHeaders(req.headers);
+    headers.host =
+      arrival.kind === 'reverse'
+        ? hostHeader(upstream.host, upstream.port, upstream.scheme)
+        : hostHeader(request.host, request.port, request.scheme);
+    for (const name of verdict.removeRequestHeaders ?? []) delete headers[name.toLowerCase()];
+    for (const [name, value] of Object.entries(verdict.setRequestHeaders ?? {})) {
+      headers[name.toLowerCase()] = value;
+    }
+
+    const options: https.RequestOptions = {
+      method: req.method,
+      host: upstream.host,
+      port: upstream.port,
+      path: upstream.path,
+      headers,
+    };
+    if (upstream.scheme === 'http') return http.request({ ...options, agent: settings.httpAgent });
+
+    const insecure =
+      settings.insecureUpstreamHosts.has(upstream.host) ||
+      settings.insecureUpstreamHosts.has(request.host);
+    return https.request({
+      ...options,
+      agent: settings.httpsAgent,
+      servername: isIP(upstream.host) ? undefined : upstream.host,
+      rejectUnauthorized: !insecure,
+    });
+  }
+
+  #relayResponse(upstreamRes: IncomingMessage, verdict: ForwardVerdict): void {
+    const { res, settings } = this;
+    this.#upstreamMs = Date.now() - this.request.startedAt;
+    upstreamRes.on('error', () => undefined);
+
+    const headers = endToEndHeaders(upstreamRes.headers);
+    for (const [name, value] of Object.entries(verdict.setResponseHeaders ?? {})) {
+      headers[name.toLowerCase()] = value;
+    }
+    this.#responseHeaders = headers;
+    if (res.destroyed) {
+      upstreamRes.destroy();
+      return;
+    }
+
+    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers);
+    this.#responseTap = new BodyTap(upstreamRes, settings.captureBodyBytes);
+    pipeline(upstreamRes, res, (error) => {
+      if (error) this.#error ??= 'UPSTREAM_RESET';
+    });
+  }
+
+  #fail(code: ProxyProblemCode, detail?: string): void {
+    this.#error ??= code;
+    this.req.resume();
+    sendProblem(this.res, code, detail);
+  }
+
+  #failInternally(error: unknown): void {
+    this.settings.log.error('exchange failed inside Tollgate', { error: error as Error });
+    this.#error ??= 'INTERNAL_ERROR';
+    this.req.resume();
+    sendProblem(this.res, 'INTERNAL_ERROR');
+  }
+
+  #finish(): void {
+    const completed = this.settings.hooks.completed;
+    if (!completed) return;
+
+    const { request, res } = this;
+    const record: ExchangeRecord = {
+      request,
+      annotations: this.#verdict?.annotations,
+      status: res.headersSent ? res.statusCode : 0,
+      responseHeaders: this.#responseHeaders as ExchangeRecord['responseHeaders'],
+      requestBytes: this.#requestTap?.bytes ?? 0,
+      responseBytes: this.#responseTap?.bytes ?? 0,
+      timings: { upstream: this.#upstreamMs, total: Date.now() - request.startedAt },
+      requestBody: this.#requestTap?.captured(),
+      responseBody: this.#responseTap?.captured(),
+      error: this.#error ?? (res.writableFinished ? undefined : 'CLIENT_ABORTED'),
+    };
+    try {
+      completed(record);
+    } catch (error) {
+      this.settings.log.error('completed hook failed', { error: error as Error });
+    }
+  }
+}
+
+function ignoreRequestErrors(req: IncomingMessage): void {
+  // An aborted upload errors the request stream; the pipeline and `close` handle the rest.
+  req.on('error', () => undefined);
+}
+
+export function buildRequest(
+  req: IncomingMessage,
+  target: RequestTarget,
+  arrival: Arrival,
+): ExchangeRequest {
+  const request: ExchangeRequest = {
+    id: nextExchangeId(),
+    startedAt: Date.now(),
+    clientAddress: req.socket.remoteAddress ?? '',
+    scheme: target.scheme,
+    method: req.method ?? 'GET',
+    host: target.host,
+    port: target.port,
+    path: target.path,
+    headers: req.headers,
+    ...(arrival.kind === 'reverse' ? { reverse: true } : {}),
+  };
+  const certificate = clientCertificateOf(req);
+  return certificate ? { ...request, clientCertificate: certificate } : request;
+}
+
+function clientCertificateOf(req: IncomingMessage): ClientCertificate | undefined {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const peer = socket.getPeerCertificate();
+  if (!peer || !peer.fingerprint256) return undefined;
+  const subject = Object.entries(peer.subject ?? {})
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(',');
+  return { fingerprint256: peer.fingerprint256, subject };
+}
+
+function toTarget(request: ExchangeRequest): RequestTarget {
+  return { scheme: request.scheme, host: request.host, port: request.port, path: request.path };
+}
+
+function misdirectDetail(arrival: Arrival): string | undefined {
+  if (arrival.kind !== 'tunnel') return undefined;
+  return `This connection was opened to ${hostHeader(arrival.target.host, arrival.target.port, arrival.scheme)}.`;
+}

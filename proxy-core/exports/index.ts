@@ -4,6 +4,7 @@
  */
 
 import type { Policy } from '../policies/schema.ts';
+import { exportAws } from './aws.ts';
 import { exportKong } from './kong.ts';
 import { exportNginx } from './nginx.ts';
 import { exportOpenApi } from './openapi.ts';
@@ -24,7 +25,7 @@ const EXPORTERS: Record<ExportFormat, (policy: Policy, options: ExportOptions) =
   tyk: exportNginx,
   envoy: exportNginx,
   nginx: exportNginx,
-  aws: exportNginx,
+  aws: exportAws,
   openapi: exportOpenApi,
   tollgate: exportTollgate,
 };

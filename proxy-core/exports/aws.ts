@@ -1,0 +1,432 @@
+/**
+ * AWS API Gateway (REST API) as a CloudFormation template: a RestApi per API with a resource
+ * tree and HTTP_PROXY methods for the routes, a usage plan per tier (throttle rate + burst and
+ * a day/week/month quota), an API key per consumer key, and gateway responses that give the
+ * statuses Tollgate gives (401 for a bad key, 404 for no route, 429 when throttled).
+ *
+ * Guarantees: without `includeKeys` the ApiKey resources carry no `Value`, so AWS generates
+ * fresh keys and none of the policy's keys leaves this machine.
+ */
+
+import YAML from 'yaml';
+import type { ApiDefinition, LimitDefinition, Policy } from '../policies/schema.ts';
+import {
+  PERIOD_SECONDS,
+  describeLimit,
+  explicitMethods,
+  isQuotaPeriod,
+  limitPath,
+  tierViews,
+  tiersEntitledTo,
+  warnKeysIncluded,
+  warnUnsupportedFeatures,
+  type TierView,
+} from './model.ts';
+import { openApiPath } from './openapi.ts';
+import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
+
+type Doc = Record<string, unknown>;
+
+const STAGE = 'prod';
+const QUOTA_PERIODS = { day: 'DAY', week: 'WEEK', month: 'MONTH' } as const;
+
+export function exportAws(policy: Policy, options: ExportOptions = {}): ExportResult {
+  const warnings = new WarningList('aws');
+  const views = tierViews(policy);
+  warnUnsupportedFeatures(policy, warnings, 'API Gateway');
+  if (options.includeKeys) warnKeysIncluded(policy, warnings);
+
+  const resources: Record<string, Doc> = {};
+  const stages: {
+    api: ApiDefinition;
+    restApi: string;
+    stage: string;
+    methodKeys: Map<string, string[]>;
+  }[] = [];
+  for (const [a, api] of policy.apis.entries()) {
+    stages.push(restApi(policy, api, a, resources, warnings));
+  }
+
+  for (const view of views) {
+    const plan = `${logicalId(view.tier.name)}UsagePlan`;
+    resources[plan] = {
+      Type: 'AWS::ApiGateway::UsagePlan',
+      DependsOn: stages.map((s) => s.stage),
+      Properties: {
+        UsagePlanName: view.tier.name,
+        Description: `Tollgate tier "${view.tier.name}"`,
+        ApiStages: stages.map((s) => ({
+          ApiId: { Ref: s.restApi },
+          Stage: STAGE,
+          ...deniedRoutes(view, s.api, s.methodKeys, warnings),
+        })),
+        ...usagePlanLimits(policy, view, warnings),
+      },
+    };
+
+    for (const consumer of view.consumers) {
+      const keys = options.includeKeys && consumer.keys.length > 0 ? consumer.keys : [undefined];
+      for (const [k, key] of keys.entries()) {
+        const id = uniqueId(resources, `${logicalId(consumer.name)}Key${k === 0 ? '' : k + 1}`);
+        resources[id] = {
+          Type: 'AWS::ApiGateway::ApiKey',
+          Properties: {
+            Name: keys.length === 1 ? consumer.name : `${consumer.name}-${k + 1}`,
+            Enabled: true,
+            ...(key === undefined ? {} : { Value: key }),
+            Tags: [{ Key: 'tollgate:consumer', Value: consumer.name }],
+          },
+        };
+        resources[`${id}PlanKey`] = {
+          Type: 'AWS::ApiGateway::UsagePlanKey',
+          Properties: { KeyId: { Ref: id }, KeyType: 'API_KEY', UsagePlanId: { Ref: plan } },
+        };
+      }
+    }
+  }
+
+  // Quoted, so no YAML 1.1 reader takes the version for a date.
+  const version = new YAML.Scalar('2010-09-09');
+  version.type = 'QUOTE_SINGLE';
+  const template = {
+    AWSTemplateFormatVersion: version,
+    Description: 'Tollgate policy as API Gateway REST APIs with usage plans',
+    Resources: resources,
+    Outputs: Object.fromEntries(
+      stages.map((s) => [
+        `${s.restApi}Url`,
+        {
+          Value: {
+            'Fn::Sub': `https://\${${s.restApi}}.execute-api.\${AWS::Region}.amazonaws.com/${STAGE}`,
+          },
+        },
+      ]),
+    ),
+  };
+  const content = YAML.stringify(template, { lineWidth: 0, aliasDuplicateObjects: false });
+  return { files: [{ name: 'aws/template.yaml', content }], warnings: warnings.items };
+}
+
+function restApi(
+  policy: Policy,
+  api: ApiDefinition,
+  apiIndex: number,
+  resources: Record<string, Doc>,
+  warnings: WarningList,
+) {
+  const restApiId = `${logicalId(api.name)}RestApi`;
+  resources[restApiId] = {
+    Type: 'AWS::ApiGateway::RestApi',
+    Properties: {
+      Name: api.name,
+      ApiKeySourceType: 'HEADER',
+      Description: `Tollgate API "${api.name}"`,
+    },
+  };
+  warnApiLimits(policy, api, apiIndex, warnings);
+
+  // One AWS::ApiGateway::Resource per distinct path prefix, shared between routes.
+  const pathIds = new Map<string, string>();
+  const resourceFor = (template: string): Doc => {
+    if (template === '' || template === '/') return { 'Fn::GetAtt': [restApiId, 'RootResourceId'] };
+    const existing = pathIds.get(template);
+    if (existing) return { Ref: existing };
+    const parentPath = template.slice(0, template.lastIndexOf('/'));
+    const id = `${logicalId(api.name)}Resource${pathIds.size + 1}`;
+    pathIds.set(template, id);
+    resources[id] = {
+      Type: 'AWS::ApiGateway::Resource',
+      Properties: {
+        RestApiId: { Ref: restApiId },
+        ParentId: resourceFor(parentPath),
+        PathPart: template.slice(template.lastIndexOf('/') + 1),
+      },
+    };
+    return { Ref: id };
+  };
+
+  const methodIds: string[] = [];
+  const methodKeys = new Map<string, string[]>();
+  for (const [r, route] of api.routes.entries()) {
+    const template = awsPath(api, apiIndex, r, warnings);
+    const params = [...template.matchAll(/\{([^}+]+)\+?\}/g)].map((match) => match[1]!);
+    const methods = route.methods.includes('*') ? ['ANY'] : [...route.methods];
+    methodKeys.set(
+      route.name,
+      explicitMethods(route).map((method) => `${template}/${method}`),
+    );
+    const base = api.upstream ?? `https://${api.hosts[0]!.replace(/^\*\./, '')}`;
+
+    for (const method of methods) {
+      const id = `${logicalId(api.name)}${logicalId(route.name)}${logicalId(method)}Method`;
+      methodIds.push(id);
+      resources[id] = {
+        Type: 'AWS::ApiGateway::Method',
+        Properties: {
+          RestApiId: { Ref: restApiId },
+          ResourceId: resourceFor(template),
+          HttpMethod: method,
+          AuthorizationType: 'NONE',
+          ApiKeyRequired: api.auth.length > 0,
+          ...(params.length
+            ? {
+                RequestParameters: Object.fromEntries(
+                  params.map((p) => [`method.request.path.${p}`, true]),
+                ),
+              }
+            : {}),
+          Integration: {
+            Type: 'HTTP_PROXY',
+            IntegrationHttpMethod: method,
+            Uri: base.replace(/\/$/, '') + template.replace(/\+\}/g, '}'),
+            ...(params.length
+              ? {
+                  RequestParameters: Object.fromEntries(
+                    params.map((p) => [
+                      `integration.request.path.${p}`,
+                      `method.request.path.${p}`,
+                    ]),
+                  ),
+                }
+              : {}),
+          },
+        },
+      };
+    }
+  }
+
+  const realm = api.realm ?? api.name;
+  const gatewayResponses: [string, string, Doc][] = [
+    [
+      'INVALID_API_KEY',
+      '401',
+      { 'gatewayresponse.header.WWW-Authenticate': `'ApiKey realm="${realm}"'` },
+    ],
+    ['MISSING_AUTHENTICATION_TOKEN', '404', {}],
+    ['THROTTLED', '429', {}],
+    ['QUOTA_EXCEEDED', '429', {}],
+  ];
+  for (const [type, status, headers] of gatewayResponses) {
+    resources[`${logicalId(api.name)}${logicalId(type.toLowerCase())}Response`] = {
+      Type: 'AWS::ApiGateway::GatewayResponse',
+      Properties: {
+        RestApiId: { Ref: restApiId },
+        ResponseType: type,
+        StatusCode: status,
+        ...(Object.keys(headers).length ? { ResponseParameters: headers } : {}),
+        ResponseTemplates: {
+          'application/json': `{"status":${status},"code":"${type}","title":"$context.error.messageString"}`,
+        },
+      },
+    };
+  }
+
+  const deployment = `${logicalId(api.name)}Deployment`;
+  const stage = `${logicalId(api.name)}Stage`;
+  resources[deployment] = {
+    Type: 'AWS::ApiGateway::Deployment',
+    DependsOn: methodIds,
+    Properties: { RestApiId: { Ref: restApiId } },
+  };
+  resources[stage] = {
+    Type: 'AWS::ApiGateway::Stage',
+    Properties: {
+      RestApiId: { Ref: restApiId },
+      DeploymentId: { Ref: deployment },
+      StageName: STAGE,
+    },
+  };
+  return { api, restApi: restApiId, stage, methodKeys };
+}
+
+/** `*` is a `{pN}` path parameter; only a final `**` can be API Gateway's greedy `{proxy+}`. */
+function awsPath(api: ApiDefinition, apiIndex: number, routeIndex: number, warnings: WarningList) {
+  const route = api.routes[routeIndex]!;
+  const { template } = openApiPath(route.path);
+  const segments = route.path.split('/');
+  const doubles = segments.map((s, i) => (s === '**' ? i : -1)).filter((i) => i >= 0);
+  if (doubles.length === 0) return template;
+
+  const last = segments.length - 1;
+  if (doubles.some((i) => i !== last)) {
+    warnings.add(
+      'path-approximated',
+      `apis[${apiIndex}].routes[${routeIndex}].path`,
+      `route "${api.name}.${route.name}" has "**" before the end; API Gateway's greedy ` +
+        'parameter must be last, so that segment matches exactly one segment',
+    );
+  }
+  return template.replace(/\{(p\d+)\}$/, segments[last] === '**' ? '{$1+}' : '{$1}');
+}
+
+function warnApiLimits(policy: Policy, api: ApiDefinition, a: number, warnings: WarningList) {
+  warnings.add(
+    'hosts-not-mapped',
+    `apis[${a}].hosts`,
+    `API "${api.name}" is served at ${api.hosts.join(', ')}; API Gateway answers on its ` +
+      'execute-api host until a custom domain (AWS::ApiGateway::DomainName) maps it',
+  );
+  for (const [m, method] of api.auth.entries()) {
+    const at = `apis[${a}].auth[${m}]`;
+    if (method.type === 'apiKey') {
+      if (method.header !== undefined && method.header !== 'x-api-key') {
+        warnings.add(
+          'key-header-fixed',
+          `${at}.header`,
+          `API Gateway reads keys from x-api-key only, not "${method.header}"`,
+        );
+      }
+      if (method.query !== undefined) {
+        warnings.add(
+          'query-key-dropped',
+          `${at}.query`,
+          `API Gateway takes no key from the query ("${method.query}")`,
+        );
+      }
+    } else {
+      warnings.add(
+        `${method.type}-dropped`,
+        at,
+        `API "${api.name}" accepts ${method.type}; a REST API needs a Lambda or Cognito authorizer ` +
+          'for that, which this export does not write',
+      );
+    }
+  }
+  for (const [r, route] of api.routes.entries()) {
+    if (route.cost === 1) continue;
+    warnings.add(
+      'cost-ignored',
+      `apis[${a}].routes[${r}].cost`,
+      `route "${api.name}.${route.name}" costs ${route.cost}; usage plans count each request once`,
+    );
+  }
+  if (policy.forwardHeaders.consumer || policy.forwardHeaders.tier) {
+    warnings.add(
+      'forward-headers-dropped',
+      'forwardHeaders',
+      'API Gateway cannot tell the upstream the consumer or tier by name; no headers are added',
+    );
+  }
+}
+
+/** A usage plan applies to a whole stage; routes outside the tier get a zero throttle. */
+function deniedRoutes(
+  view: TierView,
+  api: ApiDefinition,
+  methodKeys: ReadonlyMap<string, string[]>,
+  warnings: WarningList,
+): Doc {
+  const denied = api.routes.filter((route) => !tiersEntitledTo([view], api, route).length);
+  if (denied.length === 0) return {};
+  warnings.add(
+    'entitlement-as-throttle',
+    `tiers[${view.index}].routes`,
+    `tier "${view.tier.name}" may not call ${denied.map((r) => `${api.name}.${r.name}`).join(', ')}; ` +
+      'usage plans cannot forbid a method, so those methods get a zero throttle (429, not 403)',
+  );
+  const throttle: Record<string, Doc> = {};
+  for (const route of denied) {
+    for (const key of methodKeys.get(route.name) ?? [])
+      throttle[key] = { RateLimit: 0, BurstLimit: 0 };
+  }
+  return { Throttle: throttle };
+}
+
+/** One throttle (rate per second + bucket) and one quota per plan. */
+function usagePlanLimits(policy: Policy, view: TierView, warnings: WarningList): Doc {
+  const rates = view.tier.limits
+    .map((limit, index) => ({ limit, index }))
+    .filter(({ limit }) => !isQuotaPeriod(limit.per));
+  const quotas = view.tier.limits
+    .map((limit, index) => ({ limit, index }))
+    .filter(({ limit }) => isQuotaPeriod(limit.per));
+  const perSecond = (limit: LimitDefinition) => limit.requests / PERIOD_SECONDS[limit.per];
+  rates.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
+  quotas.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
+
+  const result: Doc = {};
+  for (const [n, { limit, index }] of rates.entries()) {
+    const at = limitPath(view.index, index);
+    const what = describeLimit(view.tier, limit);
+    if (n > 0) {
+      warnings.add(
+        'throttle-dropped',
+        at,
+        `${what}: a usage plan has one throttle; kept the stricter one`,
+      );
+      continue;
+    }
+    const rate = Math.round(perSecond(limit) * 10_000) / 10_000;
+    const burst = awsBurst(limit);
+    result.Throttle = { RateLimit: rate, BurstLimit: burst };
+    if (
+      limit.per !== 'second' ||
+      limit.algorithm === 'sliding-window' ||
+      limit.algorithm === 'fixed-window'
+    ) {
+      warnings.add(
+        'rate-per-second',
+        at,
+        `${what}: API Gateway throttles a token bucket in requests per second; emitted ` +
+          `RateLimit ${rate}/s with BurstLimit ${burst}`,
+      );
+    }
+  }
+  for (const [n, { limit, index }] of quotas.entries()) {
+    const at = limitPath(view.index, index);
+    const what = describeLimit(view.tier, limit);
+    if (n > 0) {
+      warnings.add(
+        'quota-dropped',
+        at,
+        `${what}: a usage plan has one quota; kept the stricter one`,
+      );
+      continue;
+    }
+    result.Quota = {
+      Limit: limit.requests,
+      Period: QUOTA_PERIODS[limit.per as keyof typeof QUOTA_PERIODS],
+    };
+    if (limit.algorithm !== 'calendar') {
+      warnings.add(
+        'quota-calendar',
+        `${at}.algorithm`,
+        `${what}: usage plan quotas reset at calendar boundaries`,
+      );
+    }
+    if (policy.timezone !== 'UTC') {
+      warnings.add(
+        'timezone-ignored',
+        'timezone',
+        `${what}: usage plan quotas reset in UTC, not ${policy.timezone}`,
+      );
+    }
+    if (limit.burst > 0) {
+      warnings.add('burst-dropped', `${at}.burst`, `${what}: quotas have no burst`);
+    }
+  }
+  return result;
+}
+
+/** The bucket holds what a spike may use at once. */
+function awsBurst(limit: LimitDefinition): number {
+  if (limit.algorithm === 'gcra' || limit.algorithm === 'leaky-bucket') return limit.burst + 1;
+  return limit.requests + limit.burst;
+}
+
+/** Two names can fold to one id (`acme-free`, `acmeFree`); the later one gets a number. */
+function uniqueId(resources: Record<string, Doc>, base: string): string {
+  let id = base;
+  for (let n = 2; resources[id] || resources[`${id}PlanKey`]; n++) id = `${base}N${n}`;
+  return id;
+}
+
+/** CloudFormation logical ids are alphanumeric. */
+function logicalId(name: string): string {
+  const id = name
+    .split(/[^A-Za-z0-9]+/)
+    .filter((part) => part)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+  return id || 'X';
+}

@@ -1,0 +1,100 @@
+/**
+ * Counting one request against every limit of its tier that covers its route.
+ *
+ * Guarantee: all limits are checked before any is committed, and check and commit run in one
+ * synchronous stretch, so concurrent requests cannot over-admit and a request refused by its
+ * second limit consumes nothing from the first.
+ */
+
+import type { LimitState } from '../contract/traffic.ts';
+import type { CompiledLimit, CompiledRoute, CompiledTier } from './compile.ts';
+import { subjectOf, type CounterEntry, type UsageSync } from './counters.ts';
+import { NEVER_MS, newOutcome, type Outcome } from './limiters/index.ts';
+import type { HeaderLimit } from './rate-headers.ts';
+
+export interface LimitVerdict {
+  allowed: boolean;
+  /** The limit that refused (the longest wait when several did). */
+  refusedBy: CompiledLimit | undefined;
+  retryAfterMs: number;
+  states: LimitState[];
+  headerLimits: HeaderLimit[];
+}
+
+export interface LimitClock {
+  monotonic: number;
+  wall: number;
+}
+
+/** Reused across requests: the engine is single-threaded and finishes one before the next. */
+const outcomes: Outcome[] = [];
+const entries: CounterEntry[] = [];
+const applicable: CompiledLimit[] = [];
+
+export function applyLimits(
+  tier: CompiledTier,
+  route: CompiledRoute,
+  consumer: string,
+  clientAddress: string,
+  clock: LimitClock,
+  sync: UsageSync,
+): LimitVerdict {
+  applicable.length = 0;
+  let refusedBy: CompiledLimit | undefined;
+  let retryAfterMs = 0;
+
+  for (const limit of tier.limits) {
+    if (limit.routes !== null && !limit.routes.has(route.key)) continue;
+    const i = applicable.length;
+    applicable.push(limit);
+    outcomes[i] ??= newOutcome();
+    const subject = subjectOf(limit.def.scope, consumer, route.key, clientAddress);
+    entries[i] = limit.counters.entry(subject);
+
+    const now = limit.limiter.usesWallClock ? clock.wall : clock.monotonic;
+    limit.limiter.check(entries[i]!.counter, now, route.cost, limit.params, outcomes[i]!);
+    if (!outcomes[i]!.allowed && outcomes[i]!.retryAfterMs >= retryAfterMs) {
+      refusedBy = limit;
+      retryAfterMs = outcomes[i]!.retryAfterMs;
+    }
+  }
+
+  if (refusedBy === undefined) {
+    for (const [i, limit] of applicable.entries()) {
+      const now = limit.limiter.usesWallClock ? clock.wall : clock.monotonic;
+      limit.limiter.commit(entries[i]!.counter, now, route.cost, limit.params);
+      sync.markDirty(entries[i]!);
+    }
+  }
+
+  const states: LimitState[] = [];
+  const headerLimits: HeaderLimit[] = [];
+  for (const [i, limit] of applicable.entries()) {
+    const outcome = outcomes[i]!;
+    const charged = refusedBy === undefined;
+    const state: LimitState = {
+      name: limit.name,
+      limit: limit.params.limit,
+      remaining: charged ? outcome.remaining : remainingUncharged(outcome, route.cost),
+      resetSeconds: Math.ceil(outcome.resetMs / 1000),
+      resetAt: clock.wall + outcome.resetMs,
+      algorithm: limit.def.algorithm,
+    };
+    states.push(state);
+    headerLimits.push({ state, per: limit.def.per, windowSeconds: limit.params.periodMs / 1000 });
+  }
+
+  return { allowed: refusedBy === undefined, refusedBy, retryAfterMs, states, headerLimits };
+}
+
+/**
+ * When another limit refused, this one was not charged, yet an allowing outcome says what is
+ * left after the charge; add the cost back.
+ */
+function remainingUncharged(outcome: Outcome, cost: number): number {
+  return outcome.allowed ? outcome.remaining + cost : outcome.remaining;
+}
+
+export function retryAfterSeconds(ms: number): number | null {
+  return ms >= NEVER_MS ? null : Math.max(1, Math.ceil(ms / 1000));
+}

@@ -1,0 +1,284 @@
+/**
+ * The policy engine: the proxy's `decide` hook for governed hosts.
+ *
+ * For a request to a host an API governs it matches a route, identifies the caller, checks the
+ * tier's entitlements and rules, counts the request against the tier's limits, maybe injects a
+ * fault, and forwards with rate-limit headers, or answers 401/403/404/429 itself. Hosts no API
+ * governs pass through untouched. `decide` is synchronous except for a JWT not yet verified.
+ *
+ * Guarantees: a policy swap is one reference assignment, so each request sees one whole policy;
+ * counters of limits whose identity is unchanged survive it. Credentials are removed before
+ * forwarding unless the API keeps them, and never appear in answers or logs.
+ */
+
+import type { ExchangeAnnotations } from '../contract/traffic.ts';
+import { silentLogger, type Logger } from '../log/logger.ts';
+import type {
+  ExchangeHooks,
+  ExchangeRecord,
+  ExchangeRequest,
+  ForwardVerdict,
+  Verdict,
+} from '../server/exchange.ts';
+import { AdaptiveLimits } from './adaptive.ts';
+import { forbidden, injectedFault, limitExceeded, routeNotFound } from './answers.ts';
+import { applyLimits, retryAfterSeconds } from './apply-limits.ts';
+import { authorize, matchRoute } from './authorize.ts';
+import { systemTime, VirtualClock, type TimeSource } from './clock.ts';
+import {
+  apiForHost,
+  compilePolicy,
+  type CompiledApi,
+  type CompiledPolicy,
+  type CompiledRoute,
+} from './compile.ts';
+import { UsageSync, type UsageStore } from './counters.ts';
+import { planFaults } from './faults.ts';
+import { identify, type Caller, type Identity } from './identify.ts';
+import { rateLimitHeaders } from './rate-headers.ts';
+import { usageReport, type UsageReport } from './usage-report.ts';
+import type { Policy } from './schema.ts';
+
+export type { UsageReport } from './usage-report.ts';
+
+export interface PolicyEngineOptions {
+  policy: Policy;
+  /** Where counters, the clock offset and created keys live; in memory only without it. */
+  store?: UsageStore;
+  log?: Logger;
+  /** Injected time for tests; the machine's clocks by default. */
+  time?: TimeSource;
+  /** Dice for fault injection; `Math.random` by default. */
+  random?: () => number;
+  /** @default 250 */
+  syncIntervalMs?: number;
+}
+
+const PASSTHROUGH: ForwardVerdict = Object.freeze({
+  kind: 'forward',
+  annotations: Object.freeze({ decision: 'passthrough' }),
+}) as ForwardVerdict;
+
+export class PolicyEngine implements ExchangeHooks {
+  readonly clock: VirtualClock;
+  readonly #log: Logger;
+  readonly #store: UsageStore | undefined;
+  readonly #sync: UsageSync;
+  readonly #adaptive: AdaptiveLimits;
+  readonly #random: () => number;
+  readonly #tierOverrides = new Map<string, string>();
+  #compiled: CompiledPolicy;
+
+  constructor(options: PolicyEngineOptions) {
+    this.#log = (options.log ?? silentLogger).child('policy');
+    this.#store = options.store;
+    this.#random = options.random ?? Math.random;
+    this.#sync = new UsageSync(options.store, this.#log, options.syncIntervalMs);
+    this.#adaptive = new AdaptiveLimits(this.#log);
+
+    this.clock = new VirtualClock(
+      options.time ?? systemTime,
+      options.store?.data.clock.offsetMs ?? 0,
+    );
+    this.clock.onChange((offsetMs) => this.#sync.saveClockOffset(offsetMs));
+
+    this.#compiled = this.#compile(options.policy, undefined);
+  }
+
+  get policy(): Policy {
+    return this.#compiled.policy;
+  }
+
+  decide(request: ExchangeRequest): Verdict | Promise<Verdict> {
+    const compiled = this.#compiled;
+    const api = apiForHost(compiled, request.host);
+    if (!api) return PASSTHROUGH;
+
+    const route = matchRoute(api, request.method, request.path);
+    if (!route) return routeNotFound(api.def.name, request.method, request.path.split('?')[0]!);
+
+    const identity = identify(api, request, {
+      compiled,
+      storedKeys: () => this.#store?.data.keys ?? [],
+      tierOverrides: this.#tierOverrides,
+      wallNow: this.clock.wall(),
+    });
+    if (identity instanceof Promise) {
+      return identity.then((id) => this.#admit(compiled, api, route, id, request));
+    }
+    return this.#admit(compiled, api, route, identity, request);
+  }
+
+  completed(record: ExchangeRecord): void {
+    const annotations = record.annotations;
+    if (annotations?.decision !== 'allowed' || !annotations.api) return;
+    const compiled = this.#compiled;
+    if (!compiled.limits.some((limit) => limit.adaptive)) return;
+
+    const latency = record.timings.upstream ?? record.timings.total;
+    this.#adaptive.record(
+      annotations.api,
+      latency,
+      record.status,
+      this.clock.monotonic(),
+      compiled.limits,
+    );
+  }
+
+  /** Whether the proxy should ask clients of this host for a certificate (mtls APIs). */
+  wantsClientCertificate(host: string): boolean {
+    return apiForHost(this.#compiled, host.toLowerCase())?.wantsCertificate ?? false;
+  }
+
+  /** Atomic swap; counters and adaptation of limits with an unchanged identity carry over. */
+  replacePolicy(policy: Policy): void {
+    const compiled = this.#compile(policy, this.#compiled);
+    this.#adaptive.retain(compiled.limits);
+    for (const [consumer, tier] of this.#tierOverrides) {
+      if (!compiled.tiers.has(tier)) this.#tierOverrides.delete(consumer);
+    }
+    this.#compiled = compiled;
+    this.#log.info('policy applied', { apis: policy.apis.length, tiers: policy.tiers.length });
+  }
+
+  /** Moves a consumer to another tier from the next request on (in memory, until restart). */
+  setConsumerTier(consumer: string, tier: string): void {
+    if (!this.#compiled.tiers.has(tier)) {
+      throw new Error(
+        `unknown tier "${tier}" (tiers: ${[...this.#compiled.tiers.keys()].join(', ')})`,
+      );
+    }
+    this.#tierOverrides.set(consumer, tier);
+  }
+
+  /** Forgets counted usage of one consumer, or of everyone. */
+  resetUsage(consumer?: string): void {
+    const forgotten = [];
+    for (const limit of this.#compiled.limits) {
+      for (const [subject, entry] of limit.counters.entries) {
+        if (consumer !== undefined && entry.consumer !== consumer) continue;
+        limit.counters.entries.delete(subject);
+        forgotten.push(entry);
+      }
+    }
+    this.#sync.forget(forgotten);
+  }
+
+  usage(): UsageReport[] {
+    return usageReport(this.#compiled.limits, this.clock.monotonic(), this.clock.wall());
+  }
+
+  /** Writes pending counters to the store and stops the sync timer. */
+  close(): void {
+    this.#sync.close();
+  }
+
+  #compile(policy: Policy, previous: CompiledPolicy | undefined): CompiledPolicy {
+    const kept = new Map(previous?.limits.map((limit) => [limit.id, limit.counters]));
+    return compilePolicy(policy, (id, scope) => kept.get(id) ?? this.#sync.table(id, scope));
+  }
+
+  #admit(
+    compiled: CompiledPolicy,
+    api: CompiledApi,
+    route: CompiledRoute,
+    identity: Identity,
+    request: ExchangeRequest,
+  ): Verdict {
+    if (!identity.ok) return identity.verdict;
+    const { caller } = identity;
+    const context = {
+      api: api.def.name,
+      route: route.name,
+      consumer: caller.consumer,
+      tier: caller.tier,
+    };
+
+    const authorization = authorize(compiled, route, caller, request);
+    if (!authorization.ok) return forbidden(authorization.reason, authorization.detail, context);
+
+    const tier = compiled.tiers.get(caller.tier)!;
+    const clock = { monotonic: this.clock.monotonic(), wall: this.clock.wall() };
+    const limits = applyLimits(
+      tier,
+      route,
+      caller.consumer,
+      request.clientAddress,
+      clock,
+      this.#sync,
+    );
+    const rateHeaders: Record<string, string> = {};
+    rateLimitHeaders(api.headerStyle, limits.headerLimits, rateHeaders);
+
+    if (!limits.allowed) {
+      const limit = limits.refusedBy!;
+      const reason = limit.def.algorithm === 'calendar' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED';
+      const annotations: ExchangeAnnotations = {
+        decision: 'refused',
+        reason,
+        limit: limit.name,
+        limits: limits.states,
+        ...context,
+      };
+      this.#log.debug('limit reached', { ...context, limit: limit.name });
+      return limitExceeded(
+        reason,
+        context,
+        {
+          name: limit.name,
+          requests: limit.params.limit,
+          per: limit.def.per,
+          resetAt: clock.wall + limits.retryAfterMs,
+          retryAfterSeconds: retryAfterSeconds(limits.retryAfterMs),
+        },
+        annotations,
+        rateHeaders,
+      );
+    }
+
+    const faults = planFaults(compiled, caller.tier, route.key, this.#random);
+    if (faults.status !== undefined) {
+      const verdict = injectedFault(faults.status, context, faults.fault!);
+      verdict.delayMs = faults.delayMs;
+      return verdict;
+    }
+
+    return this.#forward(
+      compiled,
+      api,
+      caller,
+      context,
+      limits.states,
+      rateHeaders,
+      faults.delayMs,
+    );
+  }
+
+  #forward(
+    compiled: CompiledPolicy,
+    api: CompiledApi,
+    caller: Caller,
+    context: { api: string; route: string; consumer: string; tier: string },
+    states: ExchangeAnnotations['limits'],
+    rateHeaders: Record<string, string>,
+    delayMs: number,
+  ): ForwardVerdict {
+    const forward = compiled.policy.forwardHeaders;
+    const setRequestHeaders: Record<string, string> = {};
+    if (forward.consumer) setRequestHeaders[forward.consumer] = caller.consumer;
+    if (forward.tier) setRequestHeaders[forward.tier] = caller.tier;
+
+    const verdict: ForwardVerdict = {
+      kind: 'forward',
+      setRequestHeaders,
+      setResponseHeaders: rateHeaders,
+      annotations: { decision: 'allowed', ...context, limits: states },
+    };
+    if (api.def.upstream) verdict.upstream = api.def.upstream;
+    if (!api.def.keepCredentials && api.credentialHeaders.length > 0) {
+      verdict.removeRequestHeaders = api.credentialHeaders;
+    }
+    if (delayMs > 0) verdict.delayMs = delayMs;
+    return verdict;
+  }
+}

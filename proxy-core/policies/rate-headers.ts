@@ -1,0 +1,73 @@
+/**
+ * Rate-limit response headers in the styles real gateways use:
+ *
+ * - `ietf`: draft-ietf-httpapi-ratelimit-headers (draft 10) structured fields, one list item per
+ *   limit: `RateLimit-Policy: "free-minute";q=5;w=60` and `RateLimit: "free-minute";r=3;t=42`.
+ * - `x-ratelimit`: `X-RateLimit-Limit/Remaining/Reset` (reset in delta seconds) for the most
+ *   constrained limit, as most API providers send.
+ * - `kong`: `X-RateLimit-Limit-Minute` / `X-RateLimit-Remaining-Minute` per period, plus
+ *   `RateLimit-Limit/Remaining/Reset` for the most constrained limit.
+ * - `ietf+x` (default): both of the first two. `none`: nothing, as AWS API Gateway does.
+ */
+
+import type { LimitState } from '../contract/traffic.ts';
+import type { Period, RateLimitHeaderStyle } from './schema.ts';
+
+export interface HeaderLimit {
+  state: LimitState;
+  per: Period;
+  windowSeconds: number;
+}
+
+export function rateLimitHeaders(
+  style: RateLimitHeaderStyle,
+  limits: readonly HeaderLimit[],
+  headers: Record<string, string>,
+): void {
+  if (style === 'none' || limits.length === 0) return;
+  const tightest = mostConstrained(limits);
+
+  if (style === 'ietf' || style === 'ietf+x') {
+    headers['ratelimit-policy'] = limits.map(policyItem).join(', ');
+    headers['ratelimit'] = limits.map(stateItem).join(', ');
+  }
+  if (style === 'x-ratelimit' || style === 'ietf+x') {
+    headers['x-ratelimit-limit'] = String(tightest.state.limit);
+    headers['x-ratelimit-remaining'] = String(tightest.state.remaining);
+    headers['x-ratelimit-reset'] = String(tightest.state.resetSeconds);
+  }
+  if (style === 'kong') {
+    for (const limit of limits) {
+      // Header names are case-insensitive; Kong spells these X-RateLimit-Limit-Minute.
+      headers[`x-ratelimit-limit-${limit.per}`] = String(limit.state.limit);
+      headers[`x-ratelimit-remaining-${limit.per}`] = String(limit.state.remaining);
+    }
+    headers['ratelimit-limit'] = String(tightest.state.limit);
+    headers['ratelimit-remaining'] = String(tightest.state.remaining);
+    headers['ratelimit-reset'] = String(tightest.state.resetSeconds);
+  }
+}
+
+/** The limit closest to refusing: least remaining, then the longest wait. */
+function mostConstrained(limits: readonly HeaderLimit[]): HeaderLimit {
+  let best = limits[0]!;
+  for (const limit of limits) {
+    const fewer = limit.state.remaining < best.state.remaining;
+    const tie = limit.state.remaining === best.state.remaining;
+    if (fewer || (tie && limit.state.resetSeconds > best.state.resetSeconds)) best = limit;
+  }
+  return best;
+}
+
+function policyItem(limit: HeaderLimit): string {
+  return `${sfString(limit.state.name)};q=${limit.state.limit};w=${limit.windowSeconds}`;
+}
+
+function stateItem(limit: HeaderLimit): string {
+  return `${sfString(limit.state.name)};r=${limit.state.remaining};t=${limit.state.resetSeconds}`;
+}
+
+/** An RFC 8941 sf-string; names are identifiers, but escape anyway. */
+function sfString(text: string): string {
+  return `"${text.replace(/[\\"]/g, '\\$&')}"`;
+}

@@ -1,0 +1,317 @@
+/**
+ * The local control API: HTTP + JSON and an event stream, for the UI, the CLI and scripts.
+ *
+ * Security guarantees (see guard.ts for the checks themselves):
+ * - It listens on a loopback address only; any other host is refused at start.
+ * - Every request, upgrade and stream passes Host (anti DNS-rebinding), Origin and
+ *   Sec-Fetch-Site (anti CSRF / cross-site WebSocket) checks, then the per-launch token, before
+ *   any route runs or any 101/200 is sent; unauthenticated callers cannot even learn which
+ *   routes exist (401 comes before 404).
+ * - The token is written only to `<dataDir>/control-token`, mode 0600, removed at close.
+ * - Bodies are size-capped and validated (400 with the errors); answers never carry a stack
+ *   trace: unexpected failures are a bare 500 problem, details go to the log.
+ */
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { silentLogger, type Logger } from '../log/logger.ts';
+import { problemBody, type ProblemDetails } from '../util/problem.ts';
+import { DEFAULT_CONTROL_PORT, STREAM_PATH } from '../contract/control-api.ts';
+import { RequestLog } from '../traffic/request-log.ts';
+import { Metrics } from '../traffic/metrics.ts';
+import { AlertWatcher } from '../traffic/alerts.ts';
+import { Masker, maskingFromPolicy, type MaskingOptions } from '../traffic/masking.ts';
+import type {
+  ControlCertificateAuthority,
+  ControlContext,
+  ControlEngine,
+  ControlStore,
+  ParsePolicy,
+  RuntimeStatus,
+} from './context.ts';
+import { ControlGuard } from './guard.ts';
+import {
+  createControlToken,
+  removeControlEndpoint,
+  writeControlEndpoint,
+} from './endpoint-file.ts';
+import { EventStreamHub } from './event-stream.ts';
+import {
+  problemOf,
+  queryObject,
+  readJsonBody,
+  sendJson,
+  sendProblem,
+  validate,
+} from './http-io.ts';
+import { buildOpenApi } from './openapi.ts';
+import { PolicyService, type PolicyServiceOptions } from './policy-service.ts';
+import { matchRoute, type ControlRoute } from './route.ts';
+import { CONTROL_ROUTES } from './routes/index.ts';
+import { logQuerySchema } from './routes/traffic.ts';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface ControlApiOptions {
+  /** Loopback only. @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 8878 */
+  port?: number;
+  /** Where `control-token` is written for the CLI; no file when absent. */
+  dataDir?: string;
+  /** Origins of the UI allowed besides the API's own, e.g. `http://localhost:5173`. */
+  allowedOrigins?: readonly string[];
+  version?: string;
+  log?: Logger;
+  /** Created (10,000 entries) when absent; give it to the proxy as a `completed` hook. */
+  requestLog?: RequestLog;
+  metrics?: Metrics;
+  alerts?: AlertWatcher;
+  engine?: ControlEngine;
+  store?: ControlStore;
+  ca?: ControlCertificateAuthority;
+  /** Proxy ports and the like, read at each `GET /api/status`. */
+  status?: () => RuntimeStatus;
+  applyPolicy?: PolicyServiceOptions['applyPolicy'];
+  parsePolicy?: ParsePolicy;
+  /** Extra names masked in the log besides the policy's credential headers and parameters. */
+  masking?: MaskingOptions;
+  /** Metrics tick of the event stream. @default 1000 */
+  tickMs?: number;
+}
+
+export interface ControlApi {
+  readonly host: string;
+  readonly port: number;
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly token: string;
+  readonly endpointFile: string | null;
+  readonly requestLog: RequestLog;
+  readonly metrics: Metrics;
+  readonly alerts: AlertWatcher;
+  /** Record policies applied outside the API (the start policy, file edits) in the history. */
+  readonly policy: PolicyService;
+  close(): Promise<void>;
+}
+
+export async function startControlApi(options: ControlApiOptions = {}): Promise<ControlApi> {
+  const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK_HOSTS.has(host)) {
+    throw new Error(`control API: host must be a loopback address (127.0.0.1 or ::1), not ${host}`);
+  }
+
+  const log = (options.log ?? silentLogger).child('control');
+  const requestLog = options.requestLog ?? new RequestLog();
+  const metrics = options.metrics ?? new Metrics();
+  const alerts = options.alerts ?? new AlertWatcher();
+  const detach = [
+    options.metrics ? null : requestLog.subscribe(metrics.observe),
+    options.alerts ? null : requestLog.subscribe(alerts.observe),
+  ];
+  if (options.engine) metrics.setUsageSource(() => options.engine!.usage() as []);
+
+  const followPolicy = (policy: Parameters<typeof maskingFromPolicy>[0]) => {
+    const fromPolicy = maskingFromPolicy(policy);
+    const extra = options.masking ?? {};
+    requestLog.setMasker(
+      new Masker({
+        headers: [...(fromPolicy.headers ?? []), ...(extra.headers ?? [])],
+        queryParams: [...(fromPolicy.queryParams ?? []), ...(extra.queryParams ?? [])],
+        bodyFields: extra.bodyFields ?? [],
+      }),
+    );
+  };
+  const policy = new PolicyService({
+    store: options.store,
+    engine: options.engine,
+    applyPolicy: options.applyPolicy,
+    parsePolicy: options.parsePolicy,
+    onApplied: followPolicy,
+  });
+  followPolicy(policy.parsed());
+
+  const server = http.createServer();
+  await listen(server, host, options.port ?? DEFAULT_CONTROL_PORT);
+  const port = (server.address() as { port: number }).port;
+  const token = createControlToken();
+  const guard = new ControlGuard({ port, token, allowedOrigins: options.allowedOrigins ?? [] });
+  const hub = new EventStreamHub({ requestLog, metrics, alerts, tickMs: options.tickMs });
+  const version = options.version ?? packageVersion();
+
+  const context: ControlContext = {
+    version,
+    startedAt: new Date(),
+    port,
+    dataDir: options.dataDir ?? null,
+    log,
+    requestLog,
+    metrics,
+    alerts,
+    engine: options.engine,
+    store: options.store,
+    ca: options.ca,
+    runtime: options.status ?? (() => ({})),
+    policy,
+    openapi: () => buildOpenApi(CONTROL_ROUTES, version),
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res, { guard, hub, context }).catch((error: unknown) => {
+      log.error('control request failed', { error, path: req.url });
+      if (!res.headersSent) sendProblem(res, problemOf(error));
+      else res.destroy();
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => refuseUpgrade(req, socket, guard));
+  server.on('clientError', (_error, socket: Duplex) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  });
+
+  const endpointFile = options.dataDir
+    ? await writeControlEndpoint(options.dataDir, {
+        host,
+        port,
+        token,
+        pid: process.pid,
+        startedAt: context.startedAt.toISOString(),
+      })
+    : null;
+  log.info('control API listening', { host, port });
+
+  return {
+    host,
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    token,
+    endpointFile,
+    requestLog,
+    metrics,
+    alerts,
+    policy,
+    async close() {
+      hub.close();
+      for (const stop of detach) stop?.();
+      if (options.dataDir) await removeControlEndpoint(options.dataDir, token);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+interface Services {
+  guard: ControlGuard;
+  hub: EventStreamHub;
+  context: ControlContext;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, services: Services) {
+  const { guard, hub, context } = services;
+
+  const refused = guard.checkCaller(req);
+  if (refused) return sendProblem(res, refused);
+
+  const cors = guard.corsHeaders(req);
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, guard.preflightHeaders(req));
+    return res.end();
+  }
+
+  const url = new URL(req.url ?? '/', 'http://control.invalid');
+  const isStream = url.pathname === STREAM_PATH && req.method === 'GET';
+  const unauthorised = guard.checkToken(req, url, isStream);
+  if (unauthorised) return sendProblem(res, unauthorised, cors);
+
+  if (isStream) {
+    const query = validate(logQuerySchema, queryObject(url.searchParams), 'query');
+    return hub.open(req, res, query, cors);
+  }
+
+  const match = matchRoute(CONTROL_ROUTES, req.method ?? 'GET', url.pathname);
+  if (!match.route) {
+    const problem: ProblemDetails =
+      match.allowed.length > 0
+        ? {
+            code: 'METHOD_NOT_ALLOWED',
+            status: 405,
+            title: 'Method not allowed',
+            allowed: match.allowed,
+          }
+        : { code: 'NOT_FOUND', status: 404, title: 'No such route', detail: url.pathname };
+    return sendProblem(res, problem, cors);
+  }
+
+  try {
+    const answer = await run(match.route, match.params, req, url, context);
+    sendJson(res, match.route.status ?? 200, answer, cors);
+  } catch (error) {
+    const problem = problemOf(error);
+    if (problem.status >= 500 && problem.code === 'INTERNAL_ERROR') {
+      context.log.error('control route failed', { route: match.route.key, error });
+    }
+    sendProblem(res, problem, cors);
+  }
+}
+
+async function run(
+  route: ControlRoute,
+  params: Record<string, string>,
+  req: IncomingMessage,
+  url: URL,
+  context: ControlContext,
+): Promise<unknown> {
+  const rawBody = await readJsonBody(req);
+  const body = route.body ? validate(route.body, rawBody ?? {}, 'body') : undefined;
+  const query = route.query
+    ? validate(route.query, queryObject(url.searchParams), 'query')
+    : undefined;
+  return route.handle({ params, query, body } as never, context);
+}
+
+/** We speak SSE, not WebSocket: refuse every upgrade, foreign ones as 403 before any 101. */
+function refuseUpgrade(req: IncomingMessage, socket: Duplex, guard: ControlGuard): void {
+  const problem: ProblemDetails = guard.checkCaller(req) ?? {
+    code: 'UPGRADE_NOT_SUPPORTED',
+    status: 426,
+    title: 'No WebSocket here',
+    detail: `subscribe with Server-Sent Events at ${STREAM_PATH}`,
+  };
+  const body = problemBody(problem);
+  const reason = problem.status === 403 ? 'Forbidden' : 'Upgrade Required';
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${reason}\r\n` +
+      'content-type: application/problem+json\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`control API: port ${port} on ${host} is in use (pass another, or 0)`)
+          : error,
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Masks credentials in captured traffic before it is stored anywhere.
+ *
+ * Guarantees: values of credential headers (Authorization, Cookie, Set-Cookie, API-key headers
+ * named by the policy and the usual ones), credential query parameters, and configured body
+ * fields never reach the request log, and so never reach HAR files, the stream or the UI. A
+ * credential value seen in the request is also scrubbed wherever else it shows up in the same
+ * exchange (an upstream echoing headers back, a key in a path), as long as it is at least 8
+ * characters (shorter values would mask innocent text).
+ */
+
+import type { Policy } from '../policies/schema.ts';
+import type { HeaderMap } from '../server/exchange.ts';
+import type { LoggedHeaders } from '../contract/control-api.ts';
+
+export const MASK = '[masked]';
+
+const DEFAULT_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'apikey',
+  'x-auth-token',
+  'x-access-token',
+];
+
+const DEFAULT_QUERY_PARAMS = ['api_key', 'apikey', 'api-key', 'key', 'token', 'access_token'];
+
+const DEFAULT_BODY_FIELDS = [
+  'password',
+  'secret',
+  'client_secret',
+  'api_key',
+  'apikey',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+];
+
+/** Shortest credential value scrubbed from the rest of the exchange. */
+const MIN_SCRUB_LENGTH = 8;
+
+export interface MaskingOptions {
+  /** Extra header names whose values are masked (case-insensitive). */
+  headers?: readonly string[];
+  /** Extra query parameter names whose values are masked (case-sensitive, as URLs are). */
+  queryParams?: readonly string[];
+  /** Extra JSON or form field names masked in captured bodies. */
+  bodyFields?: readonly string[];
+}
+
+/** Header and query names the policy reads credentials from. */
+export function maskingFromPolicy(policy: Policy | null | undefined): MaskingOptions {
+  const headers: string[] = [];
+  const queryParams: string[] = [];
+  for (const api of policy?.apis ?? []) {
+    for (const auth of api.auth) {
+      if (auth.type === 'apiKey') {
+        if (auth.header) headers.push(auth.header);
+        if (auth.query) queryParams.push(auth.query);
+      } else if (auth.type === 'jwt') {
+        headers.push(auth.header);
+      }
+    }
+  }
+  return { headers, queryParams };
+}
+
+/** What one exchange's masking found: credential values to scrub from everything else. */
+export class SecretSet {
+  readonly values: string[] = [];
+
+  add(value: string): void {
+    if (value.length >= MIN_SCRUB_LENGTH && !this.values.includes(value)) this.values.push(value);
+  }
+
+  scrub(text: string): string {
+    let result = text;
+    for (const value of this.values) {
+      if (result.includes(value)) result = result.split(value).join(MASK);
+    }
+    return result;
+  }
+}
+
+export class Masker {
+  readonly #headers: Set<string>;
+  readonly #queryParams: Set<string>;
+  readonly #bodyPattern: RegExp;
+  readonly #formPattern: RegExp;
+
+  constructor(options: MaskingOptions = {}) {
+    this.#headers = new Set(
+      [...DEFAULT_HEADERS, ...(options.headers ?? [])].map((h) => h.toLowerCase()),
+    );
+    this.#queryParams = new Set([...DEFAULT_QUERY_PARAMS, ...(options.queryParams ?? [])]);
+
+    const fields = [...DEFAULT_BODY_FIELDS, ...(options.bodyFields ?? [])].map(escapeRegExp);
+    const names = fields.join('|');
+    this.#bodyPattern = new RegExp(`("(?:${names})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+    this.#formPattern = new RegExp(`(^|&)((?:${names})=)[^&]*`, 'gi');
+  }
+
+  /** A masked copy of a header map; credential values found are added to `secrets`. */
+  headers(map: HeaderMap, secrets: SecretSet): LoggedHeaders {
+    const result: LoggedHeaders = {};
+    for (const name in map) {
+      const value = map[name];
+      if (value === undefined) continue;
+
+      const lower = name.toLowerCase();
+      if (!this.#headers.has(lower)) {
+        result[lower] = value;
+        continue;
+      }
+      result[lower] = Array.isArray(value)
+        ? value.map((v) => maskHeaderValue(lower, v, secrets))
+        : maskHeaderValue(lower, value, secrets);
+    }
+    return result;
+  }
+
+  /** Masks credential parameters of a query string (without the `?`). */
+  query(query: string, secrets: SecretSet): string {
+    if (query === '') return query;
+
+    return query
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=');
+        if (eq < 0) return pair;
+        const name = safeDecode(pair.slice(0, eq));
+        if (!this.#queryParams.has(name)) return pair;
+        secrets.add(pair.slice(eq + 1));
+        secrets.add(safeDecode(pair.slice(eq + 1)));
+        return `${pair.slice(0, eq)}=${MASK}`;
+      })
+      .join('&');
+  }
+
+  /** Masks configured fields in a JSON or form body, then scrubs the exchange's secrets. */
+  body(text: string, secrets: SecretSet): string {
+    const masked = text
+      .replace(this.#bodyPattern, `$1"${MASK}"`)
+      .replace(this.#formPattern, `$1$2${MASK}`);
+    return secrets.scrub(masked);
+  }
+}
+
+function maskHeaderValue(name: string, value: string, secrets: SecretSet): string {
+  if (name === 'cookie' || name === 'set-cookie') {
+    // Keep cookie names (useful when debugging sessions), drop every value; Set-Cookie
+    // attributes after the first pair (Path, Expires…) are not secret.
+    const pattern = name === 'cookie' ? /(^|;\s*)([^=;\s]+)=([^;]*)/g : /^()([^=;\s]+)=([^;]*)/;
+    return value.replace(pattern, (_m, sep: string, key: string, v: string) => {
+      secrets.add(v);
+      return `${sep}${key}=${MASK}`;
+    });
+  }
+
+  const scheme = /^(Bearer|Basic|Digest|Token|ApiKey)\s+(.+)$/i.exec(value);
+  if (scheme) {
+    secrets.add(scheme[2]!);
+    secrets.add(value);
+    return `${scheme[1]} ${MASK}`;
+  }
+  secrets.add(value);
+  return MASK;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

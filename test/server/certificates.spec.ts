@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { chmod, copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
 import { CertificateAuthority } from '../../proxy-core/server/tls/certificate-authority.ts';
 import { InvalidHostnameError } from '../../proxy-core/server/tls/hostname.ts';
 import { randomSerialNumber } from '../../proxy-core/server/tls/serial-number.ts';
@@ -396,6 +397,76 @@ describe('TLS handshakes with the served certificates', () => {
       );
       assert.equal(body, `hello b.test:${port}`);
     } finally {
+      await close(server);
+    }
+  });
+
+  /** Headless Chromium with its own HOME, so its NSS trust store is a temp one. */
+  async function chromiumWith(home: string, extraArgs: string[]): Promise<Browser> {
+    return chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      timeout: 30_000,
+      env: { ...process.env, HOME: home },
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--host-resolver-rules=MAP *.test 127.0.0.1',
+        ...extraArgs,
+      ],
+    });
+  }
+
+  async function visit(browser: Browser, url: string): Promise<string> {
+    const page = await browser.newPage();
+    const response = await page.goto(url, { timeout: 15_000 });
+    assert.equal(response?.status(), 200);
+    return page.innerText('body');
+  }
+
+  it('is trusted by Chromium through an NSS db holding the CA', async () => {
+    const server = hello();
+    const home = path.join(tmp.dir, 'chromium-home');
+    const nssdb = `sql:${path.join(home, '.pki', 'nssdb')}`;
+    await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
+    await run('certutil', ['-d', nssdb, '-N', '--empty-password'], { timeout: 10_000 });
+    const trust = ['-d', nssdb, '-A', '-t', 'C,,', '-n', 'Tollgate', '-i', ca.certPath];
+    await run('certutil', trust, { timeout: 10_000 });
+
+    let browser: Browser | undefined;
+    try {
+      const port = await listen(server, '127.0.0.1');
+      browser = await chromiumWith(home, []);
+      assert.equal(
+        await visit(browser, `https://browser.test:${port}/`),
+        `hello browser.test:${port}`,
+      );
+    } finally {
+      await browser?.close();
+      await close(server);
+    }
+  });
+
+  it("lets Chromium pin the CA's SPKI, which works because the chain includes the CA", async () => {
+    const server = hello();
+    const spki = new X509Certificate(ca.certPem).publicKey.export({ type: 'spki', format: 'der' });
+    const pin = createHash('sha256').update(spki).digest('base64');
+
+    let browser: Browser | undefined;
+    try {
+      const port = await listen(server, '127.0.0.1');
+      browser = await chromiumWith(path.join(tmp.dir, 'untrusting-home'), [
+        `--ignore-certificate-errors-spki-list=${pin}`,
+      ]);
+      assert.equal(
+        await visit(browser, `https://pinned.test:${port}/`),
+        `hello pinned.test:${port}`,
+      );
+    } finally {
+      await browser?.close();
       await close(server);
     }
   });

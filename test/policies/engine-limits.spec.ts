@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { ManualTime } from '../../proxy-core/policies/clock.ts';
+import { PolicyEngine } from '../../proxy-core/policies/engine.ts';
+import { Store } from '../../proxy-core/store/store.ts';
+import { tempDir } from '../support/temp-dir.ts';
+import {
+  decide,
+  engineWith,
+  examplePolicy,
+  policyFrom,
+  request,
+  statusOf,
+  withKey,
+} from './helpers.ts';
+
+const HUNDRED = `
+version: 1
+apis:
+  - name: weather
+    hosts: [api.weather.test]
+    auth:
+      - { type: apiKey, header: x-api-key }
+      - { type: jwt, secret: test-secret-for-concurrency, audience: weather }
+    routes: [{ name: read, methods: [GET], path: /v1/** }]
+tiers:
+  - name: free
+    routes: [read]
+    limits: [{ requests: 100, per: minute, algorithm: fixed-window }]
+consumers:
+  - { name: acme, tier: free, keys: [acme-key-123] }
+`;
+
+const TWO_LIMITS = `
+version: 1
+apis:
+  - name: weather
+    hosts: [api.weather.test]
+    auth: [{ type: apiKey, header: x-api-key }]
+    routes: [{ name: read, methods: [GET], path: /v1/** }]
+tiers:
+  - name: free
+    routes: [read]
+    limits:
+      - { requests: 10, per: minute }
+      - { requests: 3, per: day }
+consumers:
+  - { name: acme, tier: free, keys: [acme-key-123] }
+`;
+
+describe('limits through the engine', () => {
+  it('admits exactly 100 of 1,000 concurrent API-key requests at a limit of 100', async () => {
+    const { engine } = engineWith(policyFrom(HUNDRED));
+    const verdicts = await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        decide(engine, withKey('acme-key-123', { path: '/v1/a' })),
+      ),
+    );
+    assert.equal(verdicts.filter((v) => statusOf(v) === 200).length, 100);
+    assert.equal(verdicts.filter((v) => statusOf(v) === 429).length, 900);
+  });
+
+  it('admits exactly 100 of 1,000 concurrent JWT requests, verified asynchronously', async () => {
+    const { engine, time } = engineWith(policyFrom(HUNDRED));
+    const token = await new SignJWT({ sub: 'acme' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience('weather')
+      .setExpirationTime(Math.floor(time.wall() / 1000) + 600)
+      .sign(new TextEncoder().encode('test-secret-for-concurrency'));
+
+    const pending = Array.from({ length: 1000 }, () =>
+      engine.decide(request({ path: '/v1/a', headers: { authorization: `Bearer ${token}` } })),
+    );
+    assert.ok(pending[0] instanceof Promise, 'an unverified token takes the async path');
+    const verdicts = await Promise.all(pending);
+    assert.equal(verdicts.filter((v) => statusOf(v) === 200).length, 100);
+    assert.equal(verdicts.filter((v) => statusOf(v) === 429).length, 900);
+  });
+
+  it('charges no limit when another limit refuses the request', async () => {
+    const { engine } = engineWith(policyFrom(TWO_LIMITS));
+    for (let i = 0; i < 3; i++)
+      assert.equal(statusOf(await decide(engine, withKey('acme-key-123'))), 200);
+
+    const refused = await decide(engine, withKey('acme-key-123'));
+    assert.equal(statusOf(refused), 429);
+    assert.equal(refused.annotations?.reason, 'QUOTA_EXCEEDED');
+    assert.equal(refused.annotations?.limit, 'free-day');
+
+    const minute = engine.usage().find((u) => u.name === 'free-minute');
+    assert.equal(minute?.used, 3, 'the refused request did not count against the minute');
+  });
+
+  it('resets a daily quota when the virtual clock is advanced a day', async () => {
+    const { engine } = engineWith(policyFrom(TWO_LIMITS));
+    for (let i = 0; i < 3; i++) await decide(engine, withKey('acme-key-123'));
+    assert.equal(statusOf(await decide(engine, withKey('acme-key-123'))), 429);
+
+    engine.clock.advance(24 * 3600_000);
+    assert.equal(engine.clock.offsetMs, 86_400_000);
+    assert.equal(statusOf(await decide(engine, withKey('acme-key-123'))), 200);
+
+    engine.clock.reset();
+    assert.equal(engine.clock.offsetMs, 0);
+  });
+
+  it('keeps a quota and the clock offset across a restart on the same store', async () => {
+    const { dir, remove } = await tempDir();
+    const time = new ManualTime();
+    try {
+      let store = await Store.open({ dataDir: dir, flushIntervalMs: 10 });
+      let engine = new PolicyEngine({ policy: policyFrom(TWO_LIMITS), store, time });
+      for (let i = 0; i < 3; i++)
+        assert.equal(statusOf(await decide(engine, withKey('acme-key-123'))), 200);
+      engine.clock.advance(60_000);
+      engine.close();
+      await store.close();
+
+      store = await Store.open({ dataDir: dir, flushIntervalMs: 10 });
+      engine = new PolicyEngine({ policy: policyFrom(TWO_LIMITS), store, time });
+      assert.equal(engine.clock.offsetMs, 60_000);
+      const verdict = await decide(engine, withKey('acme-key-123'));
+      assert.equal(statusOf(verdict), 429, 'the day quota is still used up');
+      assert.equal(verdict.annotations?.limit, 'free-day');
+      engine.close();
+      await store.close();
+    } finally {
+      await remove();
+    }
+  });
+
+  it('keeps counters of unchanged limits when the policy is replaced', async () => {
+    const { engine } = engineWith(examplePolicy());
+    for (let i = 0; i < 5; i++) await decide(engine, withKey('free-key-123'));
+
+    const changed = examplePolicy();
+    changed.tiers[1]!.limits[0]!.requests = 200;
+    engine.replacePolicy(changed);
+    assert.equal(statusOf(await decide(engine, withKey('free-key-123'))), 429);
+    assert.equal(engine.policy.tiers[1]!.limits[0]!.requests, 200);
+  });
+
+  it('switches a consumer to another tier from the next request on', async () => {
+    const { engine } = engineWith(examplePolicy());
+    const post = () =>
+      decide(engine, withKey('free-key-123', { method: 'POST', path: '/v1/alerts' }));
+    assert.equal(statusOf(await post()), 403);
+    engine.setConsumerTier('acme-free', 'pro');
+    const verdict = await post();
+    assert.equal(statusOf(verdict), 200);
+    assert.equal(verdict.annotations?.tier, 'pro');
+    assert.throws(() => engine.setConsumerTier('acme-free', 'gold'), /unknown tier "gold"/);
+  });
+
+  it('resets usage for one consumer only', async () => {
+    const { engine } = engineWith(examplePolicy());
+    for (let i = 0; i < 5; i++) await decide(engine, withKey('free-key-123'));
+    await decide(engine, withKey('pro-key-456'));
+
+    engine.resetUsage('acme-free');
+    assert.equal(statusOf(await decide(engine, withKey('free-key-123'))), 200);
+    assert.ok(engine.usage().some((u) => u.consumer === 'acme-pro' && u.used === 1));
+  });
+
+  it('reports usage per consumer and limit, never with negative remaining', async () => {
+    const { engine } = engineWith(examplePolicy());
+    for (let i = 0; i < 7; i++) await decide(engine, withKey('free-key-123'));
+    const minute = engine
+      .usage()
+      .find((u) => u.consumer === 'acme-free' && u.name === 'free-minute');
+    assert.deepEqual(
+      { used: minute?.used, limit: minute?.limit, remaining: minute?.remaining },
+      { used: 5, limit: 5, remaining: 0 },
+    );
+    const day = engine.usage().find((u) => u.name === 'free-day');
+    assert.equal(day?.resetAt, Date.UTC(2026, 0, 2));
+  });
+});

@@ -13,6 +13,8 @@ export interface TestTollgate {
   dataDir: string;
   /** `http://127.0.0.1:PORT` of the forward proxy. */
   proxyUrl: string;
+  /** The control port Tollgate was told about (refused as a proxy target). */
+  controlPort: number;
   caPath: string;
   caPem: string;
   stop(): Promise<void>;
@@ -29,16 +31,13 @@ export async function startTestTollgate(
   const dataDir = options.dataDir ?? temp!.dir;
 
   try {
-    const tollgate = await startTollgate({
-      proxyPort: 0,
-      controlPort: await freePort(),
-      ...options,
-      dataDir,
-    });
+    const controlPort = options.controlPort ?? (await freePort());
+    const tollgate = await startTollgate({ proxyPort: 0, ...options, controlPort, dataDir });
     return {
       tollgate,
       dataDir,
       proxyUrl: tollgate.proxyUrl,
+      controlPort,
       caPath: tollgate.ca.certPath,
       caPem: await readFile(tollgate.ca.certPath, 'utf8'),
       stop: async () => {

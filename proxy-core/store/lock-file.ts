@@ -30,25 +30,13 @@ export class DataDirLock {
   static async acquire(dataDir: string): Promise<DataDirLock> {
     const file = path.join(dataDir, LOCK_FILE);
 
-    if (await tryCreate(file)) return new DataDirLock(file);
+    if ((await tryCreate(file)) || (await takeOverStale(file))) return new DataDirLock(file);
 
     const owner = await readOwner(file);
-    if (owner !== null && isAlive(owner.pid)) {
-      throw new StoreError(
-        'DATA_DIR_BUSY',
-        `Another Tollgate (pid ${owner.pid}) is using ${dataDir}; stop it or pick another --data-dir`,
-      );
-    }
-
-    // Stale: its owner is gone. Two processes taking over the same stale lock at the same instant
-    // could both unlink; the second `tryCreate` then fails for one of them, which we report.
-    await unlink(file).catch(() => undefined);
-    if (await tryCreate(file)) return new DataDirLock(file);
-
-    const winner = await readOwner(file);
     throw new StoreError(
       'DATA_DIR_BUSY',
-      `Another Tollgate (pid ${winner?.pid ?? 'unknown'}) is using ${dataDir}; stop it or pick another --data-dir`,
+      `Another Tollgate (pid ${owner?.pid ?? 'unknown'}) is using ${dataDir}; ` +
+        'stop it or pick another --data-dir',
     );
   }
 
@@ -58,6 +46,32 @@ export class DataDirLock {
 
     const owner = await readOwner(this.path);
     if (owner?.pid === process.pid) await unlink(this.path).catch(() => undefined);
+  }
+}
+
+/**
+ * Replaces a lock whose owner no longer runs. Two starting processes may both see the same stale
+ * lock; a second O_EXCL file serialises them, and each re-reads the lock inside it, so the later
+ * one finds the earlier one's fresh lock alive and backs off instead of deleting it.
+ */
+async function takeOverStale(file: string): Promise<boolean> {
+  const guard = `${file}.takeover`;
+  if (!(await tryCreate(guard))) {
+    // A takeover cut short by a crash leaves its guard behind; its pid is dead then.
+    const holder = await readOwner(guard);
+    if (holder !== null && isAlive(holder.pid)) return false;
+    await unlink(guard).catch(() => undefined);
+    if (!(await tryCreate(guard))) return false;
+  }
+
+  try {
+    const owner = await readOwner(file);
+    if (owner !== null && isAlive(owner.pid)) return false;
+
+    await unlink(file).catch(() => undefined);
+    return await tryCreate(file);
+  } finally {
+    await unlink(guard).catch(() => undefined);
   }
 }
 

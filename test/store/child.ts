@@ -44,14 +44,14 @@ export function waitForLine(
       clearTimeout(timer);
       child.stdout.off('data', onData);
       child.stderr.off('data', onErr);
-      child.off('exit', onExit);
+      child.off('close', onExit);
       if (error) reject(error);
       else resolve(match!);
     }
 
     child.stdout.on('data', onData);
     child.stderr.on('data', onErr);
-    child.on('exit', onExit);
+    child.on('close', onExit);
   });
 }
 

@@ -70,6 +70,35 @@ describe('one process per data dir', () => {
     }
   });
 
+  it('lets exactly one of several processes take over the same stale lock', async () => {
+    const { dir, remove } = await tempDir();
+    await writeFile(path.join(dir, LOCK_FILE), JSON.stringify({ pid: await deadPid() }));
+    const children = Array.from({ length: 4 }, () => spawnFixture('hold-store', [dir]));
+    try {
+      const outcomes = await Promise.all(
+        children.map((child) => waitForLine(child, /^(ready|refused) (.*)$/, 30_000)),
+      );
+      const winners = outcomes.filter((m) => m[1] === 'ready');
+      const losers = outcomes.filter((m) => m[1] === 'refused');
+
+      assert.equal(winners.length, 1, outcomes.map((m) => m[0]).join('\n'));
+      for (const loser of losers) {
+        assert.match(loser[2]!, new RegExp(`^Another Tollgate \\(pid ${winners[0]![2]}\\)`));
+      }
+      assert.equal(
+        JSON.parse(await readFile(path.join(dir, LOCK_FILE), 'utf8')).pid,
+        Number(winners[0]![2]),
+      );
+    } finally {
+      for (const child of children) {
+        child.stdin.end();
+        child.kill('SIGKILL');
+      }
+      await Promise.all(children.map(exited));
+      await remove();
+    }
+  });
+
   it('takes over a lock left empty by a crash between create and write', async () => {
     const { dir, remove } = await tempDir();
     try {

@@ -94,7 +94,10 @@ export class CertificateAuthority {
     return CertificateAuthority.#open(options, true);
   }
 
-  /** A TLS context for `hostname` (DNS name or IP literal); rejects an invalid name. */
+  /**
+   * A TLS context for `hostname`: a DNS name or IP literal (`[::1]` too), without a port.
+   * Rejects with InvalidHostnameError for anything else.
+   */
   async secureContextFor(hostname: string): Promise<tls.SecureContext> {
     return (await this.#leafFor(hostname)).context;
   }
@@ -143,11 +146,10 @@ export class CertificateAuthority {
       key: this.#leafKeyPem,
       cert: leaf.pem + this.certPem,
     });
-    const issued = {
-      context,
-      certPem: leaf.pem,
-      renewAt: leaf.notAfter.getTime() - RENEW_BEFORE_EXPIRY_MS,
-    };
+    // A leaf clamped to a CA that expires within days still gets cached for half its life.
+    const lifeLeft = leaf.notAfter.getTime() - Date.now();
+    const renewAt = leaf.notAfter.getTime() - Math.min(RENEW_BEFORE_EXPIRY_MS, lifeLeft / 2);
+    const issued = { context, certPem: leaf.pem, renewAt };
     this.#cache.set(host.name, issued);
     this.#log.debug('signed leaf certificate', { host: host.name });
     return issued;

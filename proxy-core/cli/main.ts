@@ -4,6 +4,9 @@ import { UsageError, type Command, type CommandContext } from './command.ts';
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   ca: async () => (await import('./commands/ca.ts')).caCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
+  logs: async () => (await import('./commands/logs.ts')).logsCommand,
+  usage: async () => (await import('./commands/usage.ts')).usageCommand,
 };
 
 export async function run(argv: string[], context?: Partial<CommandContext>): Promise<number> {

@@ -135,7 +135,7 @@ function guessAlgorithm(pem: string): string {
 function describe(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'token expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    return `claim "${error.claim}" rejected: ${error.reason}`;
+    return error.message;
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature invalid';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm not allowed';

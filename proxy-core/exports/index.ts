@@ -5,10 +5,12 @@
 
 import type { Policy } from '../policies/schema.ts';
 import { exportAws } from './aws.ts';
+import { exportEnvoy } from './envoy.ts';
 import { exportKong } from './kong.ts';
 import { exportNginx } from './nginx.ts';
 import { exportOpenApi } from './openapi.ts';
 import { exportTollgate } from './tollgate.ts';
+import { exportTyk } from './tyk.ts';
 import type { ExportFormat, ExportOptions, ExportResult } from './types.ts';
 
 export {
@@ -22,8 +24,8 @@ export {
 
 const EXPORTERS: Record<ExportFormat, (policy: Policy, options: ExportOptions) => ExportResult> = {
   kong: exportKong,
-  tyk: exportNginx,
-  envoy: exportNginx,
+  tyk: exportTyk,
+  envoy: exportEnvoy,
   nginx: exportNginx,
   aws: exportAws,
   openapi: exportOpenApi,

@@ -32,7 +32,8 @@ export function migrate(
   if (version > target) {
     throw new StoreError(
       'SCHEMA_TOO_NEW',
-      `${file} was written by a newer Tollgate (schema ${version}; this one reads up to ${target}). ` +
+      `${file} was written by a newer Tollgate ` +
+        `(schema ${version}; this one reads up to ${target}). ` +
         'Upgrade Tollgate, or pick another --data-dir; the file was left untouched.',
     );
   }

@@ -166,7 +166,8 @@ export class Store {
   }
 
   #noteWriteError(error: unknown): void {
-    const problem = `could not write ${path.join(this.dataDir, DATA_FILE)}: ${(error as Error).message}`;
+    const file = path.join(this.dataDir, DATA_FILE);
+    const problem = `could not write ${file}: ${(error as Error).message}`;
     if (problem !== this.#writeProblem) this.#log.error('store write failed', { problem });
     this.#writeProblem = problem;
   }

@@ -28,7 +28,7 @@ const FACTS = `(() => ({
 }))()`;
 
 describe('desktop window', { timeout: 240_000 }, () => {
-  it('opens a locked-down window that shows the core status, and stops the core on quit', async (t) => {
+  it('opens a locked-down window showing the core status; quitting stops the core', async (t) => {
     const binary = electronBinary();
     if (!binary) {
       t.skip('Electron binary not installed (ELECTRON_SKIP_BINARY_DOWNLOAD)');

@@ -84,7 +84,7 @@ describe('DurableJsonFile', () => {
     }
   });
 
-  it('rejects a write into a directory that is gone, and writes again once it is back', async () => {
+  it('rejects a write into a missing directory, and writes once it exists', async () => {
     const { dir, remove } = await tempDir();
     try {
       const target = path.join(dir, 'sub', 'data.json');

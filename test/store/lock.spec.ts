@@ -26,7 +26,9 @@ describe('one process per data dir', () => {
       await assert.rejects(Store.open({ dataDir: dir }), {
         name: 'StoreError',
         code: 'DATA_DIR_BUSY',
-        message: `Another Tollgate (pid ${holder.pid}) is using ${dir}; stop it or pick another --data-dir`,
+        message:
+          `Another Tollgate (pid ${holder.pid}) is using ${dir}; ` +
+          'stop it or pick another --data-dir',
       });
 
       // Once the owner closes, the dir is free again.

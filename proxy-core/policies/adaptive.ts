@@ -24,6 +24,8 @@ interface LimitAdaptation {
   multiplier: number;
   lastTightened: number;
   lastEvaluated: number;
+  /** When health was first seen again after tightening; recovery counts from here. */
+  healthySince: number | null;
 }
 
 export class AdaptiveLimits {
@@ -64,7 +66,7 @@ export class AdaptiveLimits {
     const config = limit.adaptive!;
     let state = this.#state.get(limit.id);
     if (!state) {
-      state = { multiplier: 1, lastTightened: -Infinity, lastEvaluated: now };
+      state = { multiplier: 1, lastTightened: -Infinity, lastEvaluated: now, healthySince: null };
       this.#state.set(limit.id, state);
     }
 
@@ -75,10 +77,13 @@ export class AdaptiveLimits {
     const before = state.multiplier;
 
     if (recent.length >= config.minSamples && unhealthy(recent, config)) {
+      state.healthySince = null;
       if (now - state.lastTightened >= windowMs) {
         state.multiplier = Math.max(config.floor, state.multiplier * config.factor);
         state.lastTightened = now;
       }
+    } else if (state.multiplier < 1 && state.healthySince === null) {
+      state.healthySince = now;
     } else if (state.multiplier < 1) {
       const elapsed = Math.max(0, now - state.lastEvaluated);
       state.multiplier = Math.min(1, state.multiplier + elapsed / (config.recoverySeconds * 1000));

@@ -96,4 +96,19 @@ describe('tollgate ca', () => {
     assert.match(result.stderr, /tollgate ca --regenerate/);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
   });
+
+  it('gives two commands started together on a fresh data dir one and the same CA', async () => {
+    const fresh = path.join(tmp.dir, 'race');
+    const [first, second] = await Promise.all([
+      runCli(['ca', '--data-dir', fresh]),
+      runCli(['ca', '--data-dir', fresh]),
+    ]);
+
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(second.code, 0, second.stderr);
+    const cert = new X509Certificate(await readFile(path.join(fresh, 'ca', 'certs', 'ca.pem')));
+    assert.ok(first.stdout.includes(cert.fingerprint256));
+    assert.ok(second.stdout.includes(cert.fingerprint256));
+    assert.equal((await runCli(['ca', '--path', '--data-dir', fresh])).code, 0, 'key matches cert');
+  });
 });

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 
 export interface CaPaths {
@@ -41,6 +42,9 @@ export function caPaths(dataDir: string): CaPaths {
   };
 }
 
+/** A creation lock older than this was left by a process that died while holding it. */
+const STALE_LOCK_MS = 15_000;
+
 export const PRIVATE_FILE_MODE = 0o600;
 export const PUBLIC_FILE_MODE = 0o644;
 
@@ -56,6 +60,34 @@ async function privateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const { mode } = await lstat(dir);
   if ((mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+}
+
+/**
+ * Runs `work` while holding `<dir>/.lock`, so two processes (`tollgate serve` and the desktop
+ * app starting on a fresh install) never both create a CA and leave one's key beside the
+ * other's certificate. Waits for a live holder; takes over a lock older than STALE_LOCK_MS.
+ */
+export async function withStoreLock<T>(paths: CaPaths, work: () => Promise<T>): Promise<T> {
+  const lockPath = path.join(paths.dir, '.lock');
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx', PRIVATE_FILE_MODE);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = await lstat(lockPath).catch(() => null);
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await unlink(lockPath).catch(() => {});
+      else await sleep(25);
+    }
+  }
+
+  try {
+    return await work();
+  } finally {
+    await unlink(lockPath).catch(() => {});
+  }
 }
 
 /** Writes `data` to `file` atomically, the file having `mode` from the moment it exists. */

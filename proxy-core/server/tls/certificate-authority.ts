@@ -11,7 +11,13 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import tls from 'node:tls';
 import { silentLogger, type Logger } from '../../log/logger.ts';
-import { caPaths, prepareCaDirs, removeStaleLeaves, type CaPaths } from './ca-files.ts';
+import {
+  caPaths,
+  prepareCaDirs,
+  removeStaleLeaves,
+  withStoreLock,
+  type CaPaths,
+} from './ca-files.ts';
 import { openCaStore } from './ca-store.ts';
 import { parseCertificateHost, type CertificateHost } from './hostname.ts';
 import { LeafSigner } from './leaf-certificate.ts';
@@ -38,7 +44,7 @@ interface IssuedLeaf {
 
 const RENEW_BEFORE_EXPIRY_MS = 7 * 24 * 60 * 60 * 1000;
 
-/** One creation at a time per store within this process, so two callers never race. */
+/** One open at a time per store within this process; withStoreLock covers other processes. */
 const storeLocks = new Map<string, Promise<unknown>>();
 
 export class CertificateAuthority {
@@ -167,8 +173,11 @@ export class CertificateAuthority {
       .catch(() => {})
       .then(async () => {
         await prepareCaDirs(paths);
-        const contents = await openCaStore(paths, regenerate, log);
-        if (regenerate) await removeStaleLeaves(paths);
+        const contents = await withStoreLock(paths, async () => {
+          const opened = await openCaStore(paths, regenerate, log);
+          if (regenerate) await removeStaleLeaves(paths);
+          return opened;
+        });
 
         const cacheSize = options.cacheSize ?? 1000;
         return new CertificateAuthority({ paths, ...contents, log, cacheSize });

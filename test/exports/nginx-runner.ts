@@ -87,7 +87,7 @@ export async function startNginx(prefix: NginxPrefix): Promise<RunningNginx> {
   } catch (error) {
     await stop();
     const log = await readFile(path.join(prefix.dir, 'logs/error.log'), 'utf8').catch(() => '');
-    throw new Error(`${(error as Error).message}\n${log}`);
+    throw new Error(`${(error as Error).message}\n${log}`, { cause: error });
   }
   return { port: prefix.port, stop };
 }

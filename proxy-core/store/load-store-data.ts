@@ -2,8 +2,8 @@ import { rename } from 'node:fs/promises';
 import type { Logger } from '../log/logger.ts';
 import type { BackupRotation } from './backups.ts';
 import type { DurableJsonFile } from './durable-json-file.ts';
-import { syncDirectory } from './durable-write.ts';
-import { parseStoreFile } from './store-file.ts';
+import { syncDirectory, writeFileDurably } from './durable-write.ts';
+import { CURRENT_SCHEMA, parseStoreFile, type SchemaSteps } from './store-file.ts';
 import { emptyStoreData, type StoreData } from './types.ts';
 import path from 'node:path';
 
@@ -33,24 +33,30 @@ export async function loadStoreData(
   file: DurableJsonFile<StoreData>,
   backups: BackupRotation,
   log: Logger,
+  schema: SchemaSteps = CURRENT_SCHEMA,
 ): Promise<LoadedStoreData> {
   const text = await file.readText();
 
   if (text === null) {
     const backup = await backups.readText();
     if (backup === null) return { data: emptyStoreData(), health: { ok: true }, mustWrite: true };
-    return restore(`${file.path} was missing`, undefined, backups, log);
+    return restore(`${file.path} was missing`, undefined, backups, log, schema);
   }
 
-  const parsed = parseStoreFile(text, file.path);
+  const parsed = parseStoreFile(text, file.path, schema);
   if (parsed.ok) {
     const migrated = parsed.migrated.length > 0;
-    if (migrated) log.info('store migrated', { file: file.path, steps: parsed.migrated });
+    if (migrated) {
+      // The older file stays as it was, in case a migration turns out wrong.
+      const kept = `${file.path}.before-migration`;
+      await writeFileDurably(kept, text);
+      log.info('store migrated', { file: file.path, steps: parsed.migrated, kept });
+    }
     return { data: parsed.data, health: { ok: true }, mustWrite: migrated };
   }
 
   const movedAside = await moveAside(file.path);
-  return restore(`${file.path} was damaged (${parsed.problem})`, movedAside, backups, log);
+  return restore(`${file.path} was damaged (${parsed.problem})`, movedAside, backups, log, schema);
 }
 
 async function restore(
@@ -58,10 +64,11 @@ async function restore(
   movedAside: string | undefined,
   backups: BackupRotation,
   log: Logger,
+  schema: SchemaSteps,
 ): Promise<LoadedStoreData> {
   const kept = movedAside ? `; it was kept as ${movedAside}` : '';
   const backupText = await backups.readText();
-  const backup = backupText === null ? null : parseStoreFile(backupText, backups.path);
+  const backup = backupText === null ? null : parseStoreFile(backupText, backups.path, schema);
 
   if (backup?.ok) {
     const problem = `${what}${kept}; restored the last good backup ${backups.path}`;

@@ -1,7 +1,15 @@
-import { migrate, type RawStoreData } from './migrations.ts';
-import { emptyStoreData, type StoreData } from './types.ts';
+import { MIGRATIONS, migrate, type Migration, type RawStoreData } from './migrations.ts';
+import { SCHEMA_VERSION, emptyStoreData, type StoreData } from './types.ts';
 
 /** What reading one data file gave: data, or the reason it cannot be used. */
+/** The schema this build reads and how to get there; tests pass their own. */
+export interface SchemaSteps {
+  migrations: readonly Migration[];
+  target: number;
+}
+
+export const CURRENT_SCHEMA: SchemaSteps = { migrations: MIGRATIONS, target: SCHEMA_VERSION };
+
 export type ParsedStoreFile =
   { ok: true; data: StoreData; migrated: string[] } | { ok: false; problem: string };
 
@@ -10,7 +18,11 @@ export type ParsedStoreFile =
  * a slice of the wrong type) is a result, not an exception: the caller moves the file aside.
  * A newer schema throws `StoreError('SCHEMA_TOO_NEW')`, since that file is fine, just not ours.
  */
-export function parseStoreFile(text: string, file: string): ParsedStoreFile {
+export function parseStoreFile(
+  text: string,
+  file: string,
+  schema: SchemaSteps = CURRENT_SCHEMA,
+): ParsedStoreFile {
   if (text.trim() === '') return { ok: false, problem: 'the file is empty' };
 
   let raw: unknown;
@@ -26,7 +38,7 @@ export function parseStoreFile(text: string, file: string): ParsedStoreFile {
     return { ok: false, problem: 'schemaVersion is missing or not a positive integer' };
   }
 
-  const { data, applied } = migrate(raw, file);
+  const { data, applied } = migrate(raw, file, schema.migrations, schema.target);
   const problem = checkSlices(data);
   if (problem) return { ok: false, problem };
 

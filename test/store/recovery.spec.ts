@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { BackupRotation } from '../../proxy-core/store/backups.ts';
+import { DurableJsonFile } from '../../proxy-core/store/durable-json-file.ts';
+import { loadStoreData } from '../../proxy-core/store/load-store-data.ts';
+import { silentLogger } from '../../proxy-core/log/logger.ts';
 import { migrate, type Migration } from '../../proxy-core/store/migrations.ts';
+import type { StoreData } from '../../proxy-core/store/types.ts';
 import { DATA_FILE, Store } from '../../proxy-core/store/store.ts';
 import { SCHEMA_VERSION } from '../../proxy-core/store/types.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -157,6 +162,34 @@ describe('migrations', () => {
     const { data, applied } = migrate({ schemaVersion: 3, x: 1 }, 'f.json', steps, 3);
     assert.deepEqual(data, { schemaVersion: 3, x: 1 });
     assert.deepEqual(applied, []);
+  });
+
+  it('migrates an older data file at open and keeps the original beside it', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const target = path.join(dir, DATA_FILE);
+      const original = JSON.stringify({ schemaVersion: 1, keys: [], settings: { a: 1 } });
+      await writeFile(target, original);
+      const addTheme: Migration = {
+        from: 1,
+        describe: 'default theme',
+        migrate: (d) => ({ ...d, settings: { ...(d.settings as object), theme: 'system' } }),
+      };
+
+      const file = new DurableJsonFile<StoreData>(target);
+      const loaded = await loadStoreData(file, new BackupRotation(target, 0), silentLogger, {
+        migrations: [addTheme],
+        target: 2,
+      });
+
+      assert.equal(loaded.data.schemaVersion, 2);
+      assert.deepEqual(loaded.data.settings, { a: 1, theme: 'system' });
+      assert.equal(loaded.mustWrite, true, 'the migrated data is written back');
+      assert.deepEqual(loaded.health, { ok: true });
+      assert.equal(await readFile(`${target}.before-migration`, 'utf8'), original);
+    } finally {
+      await remove();
+    }
   });
 
   it('names the missing step when the list has a gap', () => {

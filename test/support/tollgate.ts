@@ -3,8 +3,10 @@
  * `tollgate serve` starts it, and stopped (ports, sockets, files) by `stop()`.
  */
 
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { startTollgate, type Tollgate, type TollgateOptions } from '../../proxy-core/app.ts';
+import { TOLLGATE_BIN } from './cli.ts';
 import { freePort } from './net.ts';
 import { tempDir } from './temp-dir.ts';
 
@@ -49,4 +51,56 @@ export async function startTestTollgate(
     await temp?.remove();
     throw error;
   }
+}
+
+export interface TollgateProcess {
+  child: ChildProcessWithoutNullStreams;
+  /** `http://127.0.0.1:PORT` from the printed `HTTP_PROXY=` line. */
+  proxyUrl: string;
+  /** The CA path from the printed `NODE_EXTRA_CA_CERTS=` line. */
+  caPath: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Sends SIGTERM and resolves with the exit code (SIGKILL after 5 s). */
+  stop(): Promise<number | null>;
+}
+
+/** `bin/tollgate serve ARGS` in a child process, resolved once it printed its env lines. */
+export function startTollgateProcess(args: string[]): Promise<TollgateProcess> {
+  const child = spawn(process.execPath, [TOLLGATE_BIN, 'serve', ...args], { stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`serve printed no env lines within 20 s:\n${stdout}\n${stderr}`));
+    }, 20_000);
+    const exitedEarly = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${stdout}\n${stderr}`));
+    };
+    child.once('exit', exitedEarly);
+    child.stdout.on('data', () => {
+      const proxyUrl = /HTTP_PROXY=(\S+)/.exec(stdout)?.[1];
+      const caPath = /NODE_EXTRA_CA_CERTS=(\S+)/.exec(stdout)?.[1];
+      if (!proxyUrl || !caPath) return;
+      clearTimeout(timer);
+      child.off('exit', exitedEarly);
+      resolve({ child, proxyUrl, caPath, stdout: () => stdout, stderr: () => stderr, stop });
+    });
+  });
 }

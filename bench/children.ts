@@ -13,8 +13,12 @@ const running = new Set<ChildProcess>();
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 /** Node with tsx, as `npm run bench` itself runs, for the bench's own TypeScript entries. */
-export function nodeArgs(script: string, args: string[] = []): [string, string[]] {
-  return [process.execPath, ['--import', 'tsx', BENCH_DIR + script, ...args]];
+export function nodeArgs(
+  script: string,
+  args: string[] = [],
+  nodeFlags: string[] = [],
+): [string, string[]] {
+  return [process.execPath, [...nodeFlags, '--import', 'tsx', BENCH_DIR + script, ...args]];
 }
 
 export interface StartOptions {
@@ -90,12 +94,20 @@ export async function startWithPort(
   return { child, pid: child.pid!, ready: { port }, stop: () => stop(child) };
 }
 
-/** Runs a process to completion and returns its stdout; rejects on a non-zero exit. */
-export function runToEnd(command: [string, string[]], timeoutMs: number): Promise<string> {
+/**
+ * Runs a process to completion and returns its stdout; rejects on a non-zero exit. `onLine`
+ * sees each stdout line as it arrives (a child announcing a phase).
+ */
+export function runToEnd(
+  command: [string, string[]],
+  timeoutMs: number,
+  onLine?: (line: string) => void,
+): Promise<string> {
   const child = launch(command);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+  if (onLine) createInterface({ input: child.stdout! }).on('line', onLine);
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk).slice(-4000)));
 
   return new Promise((resolve, reject) => {

@@ -10,3 +10,6 @@ export interface LoadResult {
   /** The first failure seen, to explain a row full of errors. */
   firstError?: string;
 }
+
+/** What bench/load.ts prints when its warm-up is over and the measured run begins. */
+export const MEASURING_LINE = '{"measuring":true}';

@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
+import { MEASURING_LINE } from './load-result.ts';
 import { tunnelConnector } from './tunnel.ts';
 
 const { values } = parseArgs({
@@ -106,6 +107,7 @@ if (values.requests) {
   seconds = (performance.now() - started) / 1000;
 } else {
   await phase(Number(values.warmup));
+  process.stdout.write(MEASURING_LINE + '\n');
   recording = true;
   firstError = undefined;
   seconds = await phase(Number(values.seconds));

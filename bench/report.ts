@@ -99,6 +99,7 @@ function addThroughput(table: BenchTable, rows: ThroughputRow[], protocol: Proto
         '×direct': fixed(ratio(result.rps, rps('direct'))),
         '×ref': target === 'reference' ? '' : fixed(toReference),
         '×mitm': target === 'mitmdump' ? '' : fixed(toMitmdump),
+        'CPU µs/req': fixed(row.cpuUsPerRequest),
         'RSS MB': fixed(row.rssMb),
         errors: String(result.errors),
       },
@@ -123,6 +124,8 @@ function legend(): string {
     'direct: the load generator straight to the upstream. reference: bench/reference-proxy.ts, a',
     'minimal hand-written Node forward proxy + in-process MITM. mitmdump: Debian mitmproxy.',
     '×direct/×ref/×mitm: req/s divided by that row. RSS: peak VmRSS of the proxy during its run.',
+    "CPU µs/req: the proxy process's user+system CPU over the measured run, per request; it",
+    'moves far less than req/s when other work shares the cores.',
     'Figures, not assertions: a MISS does not fail the command. Other load on the machine skews',
     'every row; compare rows of one run, not runs.',
   ].join('\n');

@@ -35,3 +35,22 @@ export async function rssKb(pid: number): Promise<number | null> {
     return null;
   }
 }
+
+/** Linux's USER_HZ: /proc times are in ticks of 1/100 s on every mainstream kernel build. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat, or null when
+ * it is gone. Taken before and after a run, it gives CPU per request: a figure far less
+ * sensitive than req/s to whatever else the machine is doing.
+ */
+export async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}

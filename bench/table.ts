@@ -11,6 +11,7 @@ export const COLUMNS = [
   '×direct',
   '×ref',
   '×mitm',
+  'CPU µs/req',
   'RSS MB',
   'errors',
 ];

@@ -35,6 +35,8 @@ export interface TollgateOptions {
   noTraffic?: boolean;
   /** `host=url` pairs for host mapping. */
   map?: string[];
+  /** Extra node flags (`--cpu-prof`, …); the reference proxy takes them too. */
+  nodeFlags?: string[];
 }
 
 export const MITMDUMP = '/usr/bin/mitmdump';
@@ -48,7 +50,7 @@ export async function startProxy(
   tollgate: TollgateOptions = {},
 ): Promise<ProxyTarget | { skipped: string }> {
   try {
-    if (name === 'reference') return await startReference(context);
+    if (name === 'reference') return await startReference(context, tollgate.nodeFlags);
     if (name === 'mitmdump') return await startMitmdump(context);
     return await startTollgate(context, tollgate);
   } catch (error) {
@@ -57,10 +59,10 @@ export async function startProxy(
   }
 }
 
-async function startReference(context: BenchContext): Promise<ProxyTarget> {
+async function startReference(context: BenchContext, nodeFlags?: string[]): Promise<ProxyTarget> {
   const args = ['--key', context.pki.leafKeyPath, '--cert', context.pki.leafChainPath];
   const started = await startWithReadyLine<{ port: number }>(
-    nodeArgs('reference-proxy.ts', [...args, '--ca', context.pki.caCertPath]),
+    nodeArgs('reference-proxy.ts', [...args, '--ca', context.pki.caCertPath], nodeFlags),
   );
   return { name: 'reference', ...handle(started), caPath: context.pki.caCertPath };
 }
@@ -73,7 +75,7 @@ async function startTollgate(context: BenchContext, options: TollgateOptions) {
   for (const pair of options.map ?? []) args.push('--map', pair);
 
   const started = await startWithReadyLine<{ port: number; caPath: string }>(
-    nodeArgs('run-tollgate.ts', args),
+    nodeArgs('run-tollgate.ts', args, options.nodeFlags),
     // Tollgate verifies upstream TLS; the bench upstream's CA is added, nothing is disabled.
     { env: { NODE_EXTRA_CA_CERTS: context.pki.caCertPath } },
   );

@@ -6,8 +6,8 @@
 
 import { nodeArgs, runToEnd } from './children.ts';
 import type { BenchContext } from './context.ts';
-import type { LoadResult } from './load-result.ts';
-import { sampleRss } from './rss.ts';
+import { MEASURING_LINE, type LoadResult } from './load-result.ts';
+import { cpuSeconds, sampleRss } from './rss.ts';
 import { startProxy, type ProxyTarget, type TargetName, type TollgateOptions } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
@@ -19,6 +19,8 @@ export interface ThroughputRow {
   result?: LoadResult;
   /** Peak VmRSS of the proxy process during the measured run, MB. */
   rssMb?: number;
+  /** Proxy CPU (user + system) per request during the measured run, microseconds. */
+  cpuUsPerRequest?: number;
   skipped?: string;
 }
 
@@ -59,8 +61,18 @@ export async function measureTarget(
     const rows: ThroughputRow[] = [];
     for (const protocol of protocols) {
       const rss = sampleRss(proxy.pid);
-      const result = await drive(context, protocol, proxy);
-      rows.push({ protocol, target, result, rssMb: (await rss.stop()) ?? undefined });
+      let cpuAtStart: Promise<number | null> = Promise.resolve(null);
+      const result = await drive(context, protocol, proxy, () => {
+        cpuAtStart = cpuSeconds(proxy.pid);
+      });
+      const cpuUsed = await cpuDifference(cpuAtStart, cpuSeconds(proxy.pid));
+      rows.push({
+        protocol,
+        target,
+        result,
+        rssMb: (await rss.stop()) ?? undefined,
+        cpuUsPerRequest: cpuUsed === undefined ? undefined : (cpuUsed / result.requests) * 1e6,
+      });
     }
     return rows;
   } finally {
@@ -68,11 +80,15 @@ export async function measureTarget(
   }
 }
 
-/** One measured run (after an unrecorded warm-up) through `proxy`, or direct when null. */
+/**
+ * One measured run (after an unrecorded warm-up) through `proxy`, or direct when null.
+ * `onMeasuring` is called when the warm-up is over and the measured part begins.
+ */
 export async function drive(
   context: BenchContext,
   protocol: Protocol,
   proxy: ProxyTarget | null,
+  onMeasuring: () => void = () => undefined,
 ): Promise<LoadResult> {
   if (protocol === 'http') {
     const options = {
@@ -82,6 +98,7 @@ export async function drive(
       connections: context.connections,
     };
     await runWrk({ ...options, seconds: context.warmupSeconds });
+    onMeasuring();
     return runWrk({ ...options, seconds: context.seconds });
   }
 
@@ -99,8 +116,18 @@ export async function drive(
   ];
   if (proxy) args.push('--proxy-port', String(proxy.port));
   const timeoutMs = (context.seconds + context.warmupSeconds + 30) * 1000;
-  const stdout = await runToEnd(nodeArgs('load.ts', args), timeoutMs);
+  const stdout = await runToEnd(nodeArgs('load.ts', args), timeoutMs, (line) => {
+    if (line === MEASURING_LINE) onMeasuring();
+  });
   return JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
+}
+
+async function cpuDifference(
+  start: Promise<number | null>,
+  end: Promise<number | null>,
+): Promise<number | undefined> {
+  const [a, b] = await Promise.all([start, end]);
+  return a === null || b === null ? undefined : b - a;
 }
 
 function log(row: ThroughputRow): void {

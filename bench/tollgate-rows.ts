@@ -1,5 +1,5 @@
 import type { LoadResult } from './load-result.ts';
-import { sampleRss } from './rss.ts';
+import { cpuSeconds, sampleRss } from './rss.ts';
 import { fixed } from './table.ts';
 
 /** One measured run of a proxy, ready to become a table row. */
@@ -18,11 +18,13 @@ export async function measuredRow(
   load: () => Promise<LoadResult>,
 ): Promise<MeasuredRow> {
   const rss = sampleRss(pid);
+  const cpuBefore = await cpuSeconds(pid);
   // The sampler stops whether the load succeeds or not.
   const settled = await load().then(
     (result) => ({ result }),
     (error: unknown) => ({ error }),
   );
+  const cpuAfter = await cpuSeconds(pid);
   const rssMb = (await rss.stop()) ?? undefined;
   if ('error' in settled) throw settled.error;
   const { result } = settled;
@@ -36,6 +38,10 @@ export async function measuredRow(
         'req/s': fixed(result.rps),
         'p50 ms': fixed(result.p50Ms),
         'p99 ms': fixed(result.p99Ms),
+        'CPU µs/req':
+          cpuBefore === null || cpuAfter === null
+            ? ''
+            : fixed(((cpuAfter - cpuBefore) / result.requests) * 1e6),
         'RSS MB': fixed(rssMb),
         errors: String(result.errors),
       },

@@ -226,9 +226,11 @@ function tierLimits(policy: Policy, view: TierView, warnings: WarningList): Doc 
         'algorithm-approximated',
         `${at}.algorithm`,
         `${what}: Tyk's rate limiter is a sliding window of ${limit.requests} per ` +
-          `${PERIOD_SECONDS[limit.per]} s` +
-          (limit.burst > 0 ? `; the burst of ${limit.burst} is dropped` : ''),
+          `${PERIOD_SECONDS[limit.per]} s`,
       );
+    }
+    if (limit.burst > 0) {
+      warnings.add('burst-dropped', `${at}.burst`, `${what}: Tyk's rate has no burst; dropped`);
     }
   }
 

@@ -56,7 +56,12 @@ export class WarningList {
 
   constructor(private readonly format: ExportFormat) {}
 
+  /** The same warning found twice (once per API, say) is reported once. */
   add(code: string, path: string, message: string): void {
-    this.items.push({ code: `${this.format}.${code}`, path, message });
+    const warning = { code: `${this.format}.${code}`, path, message };
+    const seen = this.items.some(
+      (w) => w.code === warning.code && w.path === path && w.message === message,
+    );
+    if (!seen) this.items.push(warning);
   }
 }

@@ -7,6 +7,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./commands/status.ts')).statusCommand,
   logs: async () => (await import('./commands/logs.ts')).logsCommand,
   usage: async () => (await import('./commands/usage.ts')).usageCommand,
+  policy: async () => (await import('./commands/policy.ts')).policyCommand,
+  token: async () => (await import('./commands/token.ts')).tokenCommand,
+  keys: async () => (await import('./commands/keys.ts')).keysCommand,
+  clock: async () => (await import('./commands/clock.ts')).clockCommand,
 };
 
 export async function run(argv: string[], context?: Partial<CommandContext>): Promise<number> {

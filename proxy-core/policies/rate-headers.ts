@@ -69,5 +69,7 @@ function stateItem(limit: HeaderLimit): string {
 
 /** An RFC 8941 sf-string; names are identifiers, but escape anyway. */
 function sfString(text: string): string {
+  // Limit names are identifiers, so the escape is almost never needed; skip the regex then.
+  if (!text.includes('"') && !text.includes('\\')) return `"${text}"`;
   return `"${text.replace(/[\\"]/g, '\\$&')}"`;
 }

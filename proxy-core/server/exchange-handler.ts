@@ -4,8 +4,8 @@
  *
  * Guarantees: hop-by-hop and Proxy-* headers never cross the proxy; upstream TLS is verified
  * unless the host is on the insecure allowlist; a client that goes away tears down its upstream
- * request; every proxy failure is a problem+json answer without internals; every exchange that
- * reached this handler is reported to `completed` exactly once.
+ * request; every proxy failure is a problem+json answer without internals; every exchange
+ * with a routable target is reported to `completed` exactly once.
  */
 
 import http, {
@@ -16,12 +16,10 @@ import http, {
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { pipeline } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.ts';
 import { BodyTap } from './body-tap.ts';
 import {
   FORWARD_UNCHANGED,
-  type ClientCertificate,
   type ExchangeHooks,
   type ExchangeRecord,
   type ExchangeRequest,
@@ -29,6 +27,7 @@ import {
   type RespondVerdict,
   type Verdict,
 } from './exchange.ts';
+import { buildRequest } from './exchange-request.ts';
 import { endToEndHeaders } from './hop-by-hop.ts';
 import { sendProblem, upstreamProblemCode, type ProxyProblemCode } from './proxy-problems.ts';
 import {
@@ -51,14 +50,6 @@ export interface ExchangeSettings {
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   log: Logger;
-}
-
-let lastId = 0;
-
-/** Process-unique, increasing exchange ids. */
-export function nextExchangeId(): string {
-  lastId += 1;
-  return String(lastId);
 }
 
 export class ExchangeHandler {
@@ -125,8 +116,15 @@ class Exchange {
     this.#verdict = verdict;
     if (this.res.destroyed) return;
 
-    const go =
-      verdict.kind === 'respond' ? () => this.#respond(verdict) : () => this.#forward(verdict);
+    // A verdict with an invalid header value throws inside Node; it must fail this exchange only.
+    const go = () => {
+      try {
+        if (verdict.kind === 'respond') this.#respond(verdict);
+        else this.#forward(verdict);
+      } catch (error) {
+        this.#failInternally(error);
+      }
+    };
     if (verdict.delayMs && verdict.delayMs > 0) setTimeout(go, verdict.delayMs);
     else go();
   }
@@ -234,7 +232,14 @@ class Exchange {
       return;
     }
 
-    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers);
+    try {
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers);
+    } catch {
+      // Node's parser is more lenient than its writer (e.g. a control character in the reason).
+      upstreamRes.destroy();
+      this.#fail('UPSTREAM_BAD_RESPONSE');
+      return;
+    }
     this.#responseTap = new BodyTap(upstreamRes, settings.captureBodyBytes);
     pipeline(upstreamRes, res, (error) => {
       if (error) this.#error ??= 'UPSTREAM_RESET';
@@ -282,38 +287,6 @@ class Exchange {
 function ignoreRequestErrors(req: IncomingMessage): void {
   // An aborted upload errors the request stream; the pipeline and `close` handle the rest.
   req.on('error', () => undefined);
-}
-
-export function buildRequest(
-  req: IncomingMessage,
-  target: RequestTarget,
-  arrival: Arrival,
-): ExchangeRequest {
-  const request: ExchangeRequest = {
-    id: nextExchangeId(),
-    startedAt: Date.now(),
-    clientAddress: req.socket.remoteAddress ?? '',
-    scheme: target.scheme,
-    method: req.method ?? 'GET',
-    host: target.host,
-    port: target.port,
-    path: target.path,
-    headers: req.headers,
-    ...(arrival.kind === 'reverse' ? { reverse: true } : {}),
-  };
-  const certificate = clientCertificateOf(req);
-  return certificate ? { ...request, clientCertificate: certificate } : request;
-}
-
-function clientCertificateOf(req: IncomingMessage): ClientCertificate | undefined {
-  const socket = req.socket as TLSSocket;
-  if (!socket.encrypted || typeof socket.getPeerCertificate !== 'function') return undefined;
-  const peer = socket.getPeerCertificate();
-  if (!peer || !peer.fingerprint256) return undefined;
-  const subject = Object.entries(peer.subject ?? {})
-    .map(([key, value]) => `${key}=${String(value)}`)
-    .join(',');
-  return { fingerprint256: peer.fingerprint256, subject };
 }
 
 function toTarget(request: ExchangeRequest): RequestTarget {

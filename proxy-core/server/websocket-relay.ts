@@ -13,7 +13,8 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { FORWARD_UNCHANGED, type Verdict } from './exchange.ts';
-import { buildRequest, type ExchangeSettings } from './exchange-handler.ts';
+import type { ExchangeSettings } from './exchange-handler.ts';
+import { buildRequest } from './exchange-request.ts';
 import { endToEndHeaders } from './hop-by-hop.ts';
 import { upstreamProblemCode, writeRawProblem } from './proxy-problems.ts';
 import { chooseUpstream, describeUpstream, resolveTarget, type Arrival } from './routing.ts';
@@ -158,22 +159,27 @@ export function relayUpgrade(
     upstreamReq.end();
   };
 
+  const failed = (error: unknown) => {
+    settings.log.error('websocket handshake failed inside Tollgate', { error: error as Error });
+    writeRawProblem(socket, 'INTERNAL_ERROR');
+  };
+  const safely = (verdict: Verdict) => {
+    try {
+      decided(verdict);
+    } catch (error) {
+      failed(error);
+    }
+  };
+
   let verdict: Verdict | Promise<Verdict>;
   try {
     verdict = settings.hooks.decide?.(request) ?? FORWARD_UNCHANGED;
   } catch (error) {
-    settings.log.error('decide failed on a websocket handshake', { error: error as Error });
-    writeRawProblem(socket, 'INTERNAL_ERROR');
+    failed(error);
     return;
   }
-  if (verdict instanceof Promise) {
-    verdict.then(decided, (error: unknown) => {
-      settings.log.error('decide failed on a websocket handshake', { error: error as Error });
-      writeRawProblem(socket, 'INTERNAL_ERROR');
-    });
-  } else {
-    decided(verdict);
-  }
+  if (verdict instanceof Promise) verdict.then(safely, failed);
+  else safely(verdict);
 }
 
 function rawHead(status: number, rawHeaders: string[]): string {

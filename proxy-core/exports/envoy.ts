@@ -111,7 +111,7 @@ export function exportEnvoy(policy: Policy, options: ExportOptions = {}): Export
     },
   };
 
-  const envoyDoc = new YAML.Document(config);
+  const envoyDoc = new YAML.Document(config, { aliasDuplicateObjects: false });
   if (keyAuth && !options.includeKeys) {
     envoyDoc.commentBefore =
       ' Keys are not exported: add api_key_auth credentials ({ key, client: <consumer> })\n' +

@@ -24,6 +24,7 @@ import { AdaptiveLimits } from './adaptive.ts';
 import { forbidden, injectedFault, limitExceeded, routeNotFound } from './answers.ts';
 import { applyLimits, retryAfterSeconds } from './apply-limits.ts';
 import { authorize, matchRoute } from './authorize.ts';
+import { clearFutureCounters } from './clock-rewind.ts';
 import { systemTime, VirtualClock, type TimeSource } from './clock.ts';
 import {
   apiForHost,
@@ -80,7 +81,12 @@ export class PolicyEngine implements ExchangeHooks {
       options.time ?? systemTime,
       options.store?.data.clock.offsetMs ?? 0,
     );
-    this.clock.onChange((offsetMs) => this.#sync.saveClockOffset(offsetMs));
+    let previousOffset = this.clock.offsetMs;
+    this.clock.onChange((offsetMs) => {
+      if (offsetMs < previousOffset) this.#rewind();
+      previousOffset = offsetMs;
+      this.#sync.saveClockOffset(offsetMs);
+    });
 
     this.#compiled = this.#compile(options.policy, undefined);
   }
@@ -171,6 +177,11 @@ export class PolicyEngine implements ExchangeHooks {
   /** Writes pending counters to the store and stops the sync timer. */
   close(): void {
     this.#sync.close();
+  }
+
+  #rewind(): void {
+    const limits = this.#compiled.limits;
+    this.#sync.forget(clearFutureCounters(limits, this.clock.monotonic(), this.clock.wall()));
   }
 
   #compile(policy: Policy, previous: CompiledPolicy | undefined): CompiledPolicy {
@@ -275,6 +286,7 @@ export class PolicyEngine implements ExchangeHooks {
       annotations: { decision: 'allowed', ...context, limits: states },
     };
     if (api.def.upstream) verdict.upstream = api.def.upstream;
+    // Query-parameter keys still reach the upstream: ForwardVerdict cannot rewrite the path yet.
     if (!api.def.keepCredentials && api.credentialHeaders.length > 0) {
       verdict.removeRequestHeaders = api.credentialHeaders;
     }

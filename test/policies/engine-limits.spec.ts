@@ -177,3 +177,34 @@ describe('limits through the engine', () => {
     assert.equal(day?.resetAt, Date.UTC(2026, 0, 2));
   });
 });
+
+describe('clock reset', () => {
+  it('clears counters stamped in the virtual future, so real time is not refused', async () => {
+    const policy = policyFrom(`
+version: 1
+apis:
+  - name: weather
+    hosts: [api.weather.test]
+    auth: [{ type: apiKey, header: x-api-key }]
+    routes: [{ name: read, path: /v1/** }]
+tiers:
+  - name: free
+    routes: [read]
+    limits:
+      - { requests: 1, per: minute, algorithm: gcra }
+      - { requests: 2, per: day }
+consumers: [{ name: acme, tier: free, keys: [acme-key-123] }]
+`);
+    const { engine } = engineWith(policy);
+    assert.equal(statusOf(await decide(engine, withKey('acme-key-123'))), 200);
+
+    engine.clock.advance(3 * 86_400_000);
+    assert.equal(statusOf(await decide(engine, withKey('acme-key-123'))), 200);
+    assert.equal(statusOf(await decide(engine, withKey('acme-key-123'))), 429);
+
+    engine.clock.reset();
+    const verdict = await decide(engine, withKey('acme-key-123'));
+    assert.equal(statusOf(verdict), 200, JSON.stringify(verdict.annotations));
+    assert.equal(engine.usage().find((u) => u.name === 'free-day')?.used, 1);
+  });
+});

@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./commands/token.ts')).tokenCommand,
   keys: async () => (await import('./commands/keys.ts')).keysCommand,
   clock: async () => (await import('./commands/clock.ts')).clockCommand,
+  export: async () => (await import('./commands/export.ts')).exportCommand,
+  import: async () => (await import('./commands/import.ts')).importCommand,
 };
 
 export async function run(argv: string[], context?: Partial<CommandContext>): Promise<number> {

@@ -27,7 +27,7 @@ apis:
 tiers:
   - name: free
     routes: [read]
-    limits: [{ requests: 100, per: minute, algorithm: fixed-window }]
+    limits: [{ requests: 100, per: day, algorithm: token-bucket }]
 consumers:
   - { name: acme, tier: free, keys: [acme-key-123] }
 `;

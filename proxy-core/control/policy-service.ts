@@ -97,14 +97,11 @@ export class PolicyService {
       });
     }
 
-    const { applyPolicy, engine, onApplied } = this.#options;
+    const { applyPolicy, engine } = this.#options;
     if (applyPolicy) await applyPolicy(checked.policy, source);
     else need(engine, 'the policy engine').replacePolicy(checked.policy);
 
-    onApplied?.(checked.policy);
-    const state = this.record(checked.document, source, summary);
-    this.#parsed = checked.policy;
-    return state;
+    return this.record(checked.document, source, summary, checked.policy);
   }
 
   /** RFC 7396 merge patch of the current document. */
@@ -124,7 +121,7 @@ export class PolicyService {
    * Stores a document already in force and adds it to the history; the app calls this for the
    * policy it starts with and for edits of the policy file.
    */
-  record(document: unknown, source: PolicySource, summary?: string): PolicyState {
+  record(document: unknown, source: PolicySource, summary?: string, parsed?: Policy): PolicyState {
     this.#update((data) => {
       const last = data.policyHistory.at(-1);
       const revision: PolicyRevision = {
@@ -138,7 +135,9 @@ export class PolicyService {
       data.policyHistory.push(revision);
       if (data.policyHistory.length > MAX_REVISIONS) data.policyHistory.shift();
     });
-    this.#parsed = null;
+    this.#parsed = parsed ?? null;
+    const inForce = this.parsed();
+    if (inForce) this.#options.onApplied?.(inForce);
     return this.current();
   }
 

@@ -49,7 +49,7 @@ import { buildOpenApi } from './openapi.ts';
 import { PolicyService, type PolicyServiceOptions } from './policy-service.ts';
 import { matchRoute, type ControlRoute } from './route.ts';
 import { CONTROL_ROUTES } from './routes/index.ts';
-import { logQuerySchema } from './routes/traffic.ts';
+import { ALERT_SETTINGS_KEY, alertThresholdsSchema, logQuerySchema } from './routes/traffic.ts';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -110,6 +110,10 @@ export async function startControlApi(options: ControlApiOptions = {}): Promise<
     options.metrics ? null : requestLog.subscribe(metrics.observe),
     options.alerts ? null : requestLog.subscribe(alerts.observe),
   ];
+  const savedThresholds = alertThresholdsSchema.safeParse(
+    options.store?.data.settings[ALERT_SETTINGS_KEY],
+  );
+  if (savedThresholds.success) alerts.setThresholds(savedThresholds.data);
   if (options.engine) metrics.setUsageSource(() => options.engine!.usage() as []);
 
   const followPolicy = (policy: Parameters<typeof maskingFromPolicy>[0]) => {

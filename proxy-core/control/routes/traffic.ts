@@ -25,6 +25,19 @@ export const logQuerySchema: z.ZodType<LogQuery> = z.strictObject({
 
 const positive = z.number().positive();
 
+/** Where `PUT /api/alerts/thresholds` keeps its values in `StoreData.settings`. */
+export const ALERT_SETTINGS_KEY = 'alertThresholds';
+
+export const alertThresholdsSchema = z.strictObject({
+  windowMs: z.number().int().min(1000).optional(),
+  maxAddressesPerConsumer: positive.optional(),
+  maxAgentsPerConsumer: positive.optional(),
+  authFailureBurst: positive.optional(),
+  rateSpikeFactor: z.number().min(1).optional(),
+  rateSpikeMinimum: positive.optional(),
+  quotaRemainingShare: z.number().min(0).max(1).optional(),
+});
+
 export const trafficRoutes = [
   defineRoute('GET /api/log', {
     summary: 'Query the request log (newest first)',
@@ -71,15 +84,14 @@ export const trafficRoutes = [
 
   defineRoute('PUT /api/alerts/thresholds', {
     summary: 'Change alert thresholds',
-    body: z.strictObject({
-      windowMs: z.number().int().min(1000).optional(),
-      maxAddressesPerConsumer: positive.optional(),
-      maxAgentsPerConsumer: positive.optional(),
-      authFailureBurst: positive.optional(),
-      rateSpikeFactor: z.number().min(1).optional(),
-      rateSpikeMinimum: positive.optional(),
-      quotaRemainingShare: z.number().min(0).max(1).optional(),
-    }),
-    handle: ({ body }, ctx) => need(ctx.alerts, 'alerts').setThresholds(body),
+    body: alertThresholdsSchema,
+    handle({ body }, ctx) {
+      const thresholds = need(ctx.alerts, 'alerts').setThresholds(body);
+      // Kept in the store's settings, so they survive a restart.
+      ctx.store?.update((data) => {
+        data.settings[ALERT_SETTINGS_KEY] = thresholds;
+      });
+      return thresholds;
+    },
   }),
 ];

@@ -16,6 +16,7 @@ import {
   jwtVerify,
   type JWTPayload,
   type JWTVerifyGetKey,
+  type JWTVerifyOptions,
 } from 'jose';
 import type { JwtAuth } from './schema.ts';
 
@@ -60,13 +61,18 @@ export class JwtVerifier {
     for (const method of this.methods) {
       try {
         const key = await this.#keyFor(method);
-        const { payload } = await jwtVerify(token, key as Uint8Array, {
+        const options: JWTVerifyOptions = {
           issuer: method.issuer,
           audience: method.audience,
           algorithms: method.algorithms ?? defaultAlgorithms(method),
           clockTolerance: method.leewaySeconds,
           currentDate: new Date(wallNow),
-        });
+        };
+        // jose overloads on the key's kind: a JWKS is a function, a secret or SPKI key is not.
+        const { payload } =
+          typeof key === 'function'
+            ? await jwtVerify(token, key, options)
+            : await jwtVerify(token, key, options);
         this.#remember(token, payload, method, wallNow);
         return { ok: true, payload, method };
       } catch (error) {

@@ -156,6 +156,27 @@ describe('simulation controls', () => {
     assert.equal(statusOf(await from('::1')), 200);
   });
 
+  it('counts per consumer and route when the limit says so', async () => {
+    const { engine } = engineWith(
+      policy('', { limits: '[{ requests: 1, per: minute, scope: consumer+route }]' }),
+    );
+    const read = () => decide(engine, withKey('ops-key-456', { path: '/v1/x' }));
+    assert.equal(statusOf(await read()), 200);
+    assert.equal(statusOf(await read()), 429);
+    const admin = await decide(
+      engine,
+      withKey('ops-key-456', { method: 'POST', path: '/admin/x' }),
+    );
+    assert.equal(statusOf(admin), 200, 'another route has its own counter');
+    assert.deepEqual(
+      engine
+        .usage()
+        .map((u) => u.subject)
+        .sort(),
+      ['ops-team weather.admin', 'ops-team weather.read'],
+    );
+  });
+
   it('keeps credentials upstream only when the API says so, and renames forwarded headers', async () => {
     const keep = policyFrom(`
 version: 1

@@ -92,6 +92,7 @@ export class Masker {
   readonly #queryParams: Set<string>;
   readonly #bodyPattern: RegExp;
   readonly #formPattern: RegExp;
+  readonly #anyField: RegExp;
 
   constructor(options: MaskingOptions = {}) {
     this.#headers = new Set(
@@ -103,6 +104,7 @@ export class Masker {
     const names = fields.join('|');
     this.#bodyPattern = new RegExp(`("(?:${names})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
     this.#formPattern = new RegExp(`(^|&)((?:${names})=)[^&]*`, 'gi');
+    this.#anyField = new RegExp(names, 'i');
   }
 
   /** A masked copy of a header map; credential values found are added to `secrets`. */
@@ -128,25 +130,32 @@ export class Masker {
   query(query: string, secrets: SecretSet): string {
     if (query === '') return query;
 
-    return query
-      .split('&')
-      .map((pair) => {
-        const eq = pair.indexOf('=');
-        if (eq < 0) return pair;
-        const name = safeDecode(pair.slice(0, eq));
-        if (!this.#queryParams.has(name)) return pair;
-        secrets.add(pair.slice(eq + 1));
-        secrets.add(safeDecode(pair.slice(eq + 1)));
-        return `${pair.slice(0, eq)}=${MASK}`;
-      })
-      .join('&');
+    // A plain loop: this runs for every logged request, and most queries hold no credential.
+    const pairs = query.split('&');
+    let changed = false;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]!;
+      const eq = pair.indexOf('=');
+      if (eq < 0) continue;
+      const rawName = pair.slice(0, eq);
+      const name = /[%+]/.test(rawName) ? safeDecode(rawName) : rawName;
+      if (!this.#queryParams.has(name)) continue;
+
+      const value = pair.slice(eq + 1);
+      secrets.add(value);
+      if (/[%+]/.test(value)) secrets.add(safeDecode(value));
+      pairs[i] = `${rawName}=${MASK}`;
+      changed = true;
+    }
+    return changed ? pairs.join('&') : query;
   }
 
   /** Masks configured fields in a JSON or form body, then scrubs the exchange's secrets. */
   body(text: string, secrets: SecretSet): string {
-    const masked = text
-      .replace(this.#bodyPattern, `$1"${MASK}"`)
-      .replace(this.#formPattern, `$1$2${MASK}`);
+    // One pass to find out whether any field name occurs at all; most bodies have none.
+    const masked = this.#anyField.test(text)
+      ? text.replace(this.#bodyPattern, `$1"${MASK}"`).replace(this.#formPattern, `$1$2${MASK}`)
+      : text;
     return secrets.scrub(masked);
   }
 }

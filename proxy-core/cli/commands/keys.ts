@@ -1,3 +1,5 @@
+// Guarantees: a new key goes to stdout once and is never written anywhere; the store keeps its
+// SHA-256 and an 8-character prefix only; `list` never prints a hash.
 import { createHash, randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { connectToControlApi } from '../../control/connect.ts';

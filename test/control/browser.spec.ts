@@ -103,15 +103,20 @@ describe('control API against pages in Chromium', { timeout: 90_000 }, () => {
                 const source = new EventSource(`${url}/api/stream?token=${token}`);
                 source.addEventListener('entry', (event) => {
                   source.close();
-                  resolve({ status: status.name, entryPath: JSON.parse(event.data).path });
+                  resolve({
+                    status: status.name,
+                    entryPath: JSON.parse((event as MessageEvent<string>).data).path,
+                  });
                 });
-                source.onopen = () => (document.title = 'open');
+                source.onopen = () => ((globalThis as { streamOpen?: boolean }).streamOpen = true);
                 source.onerror = () => reject(new Error('stream failed'));
               }, reject);
           }),
         { url: api.url, token: api.token },
       );
-      await page.waitForFunction(() => document.title === 'open', null, { timeout: 10_000 });
+      await page.waitForFunction(() => (globalThis as { streamOpen?: boolean }).streamOpen, null, {
+        timeout: 10_000,
+      });
       api.requestLog.completed(exchange({ annotations: ALLOWED, request: { path: '/from-ui' } }));
 
       assert.deepEqual(await opened, { status: 'tollgate', entryPath: '/from-ui' });

@@ -35,6 +35,7 @@ import {
 } from './compile.ts';
 import { UsageSync, type UsageStore } from './counters.ts';
 import { planFaults } from './faults.ts';
+import { pathOnly } from './path-pattern.ts';
 import { identify, type Caller, type Identity } from './identify.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 import { usageReport, type UsageReport } from './usage-report.ts';
@@ -101,7 +102,7 @@ export class PolicyEngine implements ExchangeHooks {
     if (!api) return PASSTHROUGH;
 
     const route = matchRoute(api, request.method, request.path);
-    if (!route) return routeNotFound(api.def.name, request.method, request.path.split('?')[0]!);
+    if (!route) return routeNotFound(api.def.name, request.method, pathOnly(request.path));
 
     const identity = identify(api, request, {
       compiled,
@@ -196,7 +197,13 @@ export class PolicyEngine implements ExchangeHooks {
     identity: Identity,
     request: ExchangeRequest,
   ): Verdict {
-    if (!identity.ok) return identity.verdict;
+    if (!identity.ok) {
+      this.#log.debug('credentials refused', {
+        ...identity.verdict.annotations,
+        path: request.path,
+      });
+      return identity.verdict;
+    }
     const { caller } = identity;
     const context = {
       api: api.def.name,

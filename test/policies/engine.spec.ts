@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createLogger } from '../../proxy-core/log/logger.ts';
 import {
   decide,
   engineWith,
@@ -130,5 +131,26 @@ describe('policy engine on the example policy', () => {
     const month = engine.usage().find((u) => u.name === 'pro-month');
     assert.equal(month?.used, 10);
     assert.equal(month?.remaining, 99_990);
+  });
+
+  it('never writes a credential to the log, even at debug level', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
+    const { engine } = engineWith(examplePolicy(), { log });
+    for (let i = 0; i < 7; i++) await decide(engine, withKey('free-key-123'));
+    await decide(engine, withKey('wrong-key-000'));
+    await decide(engine, request({ path: '/v1/forecast/x?api_key=query-key-777' }));
+    await decide(engine, request({ headers: { authorization: 'Bearer not.a.jwt-token-xyz' } }));
+    engine.replacePolicy(examplePolicy());
+
+    assert.ok(lines.length > 0, 'something was logged');
+    for (const secret of [
+      'free-key-123',
+      'wrong-key-000',
+      'jwt-token-xyz',
+      'dev-secret-change-me',
+    ]) {
+      assert.ok(!lines.some((line) => line.includes(secret)), `${secret} leaked`);
+    }
   });
 });

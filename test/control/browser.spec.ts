@@ -105,7 +105,7 @@ describe('control API against pages in Chromium', { timeout: 90_000 }, () => {
                   source.close();
                   resolve({
                     status: status.name,
-                    entryPath: JSON.parse((event as MessageEvent<string>).data).path,
+                    entryPath: JSON.parse((event as unknown as { data: string }).data).path,
                   });
                 });
                 source.onopen = () => ((globalThis as { streamOpen?: boolean }).streamOpen = true);

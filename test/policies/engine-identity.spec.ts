@@ -116,6 +116,79 @@ consumers: [{ name: app-1, tier: free }]
     }
   });
 
+  it('verifies ES256 tokens against an inline PEM public key', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = (publicKey.export({ type: 'spki', format: 'pem' }) as string).trim();
+    const policy = policyFrom(`
+version: 1
+apis:
+  - name: weather
+    hosts: [api.weather.test]
+    auth:
+      - type: jwt
+        algorithms: [ES256]
+        publicKey: |
+${pem
+  .split('\n')
+  .map((line) => '          ' + line)
+  .join('\n')}
+    routes: [{ name: read, path: /v1/** }]
+tiers: [{ name: free, routes: [read] }]
+consumers: [{ name: app-2, tier: free }]
+`);
+    const { engine, time } = engineWith(policy);
+    const token = await new SignJWT({ sub: 'app-2' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setExpirationTime(Math.floor(time.wall() / 1000) + 60)
+      .sign(privateKey);
+    assert.equal(
+      statusOf(
+        await decide(
+          engine,
+          request({ path: '/v1/a', headers: { authorization: `Bearer ${token}` } }),
+        ),
+      ),
+      200,
+    );
+
+    const forged = await new SignJWT({ sub: 'app-2' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode('guess'));
+    assert.equal(
+      statusOf(
+        await decide(
+          engine,
+          request({ path: '/v1/a', headers: { authorization: `Bearer ${forged}` } }),
+        ),
+      ),
+      401,
+    );
+  });
+
+  it('identifies an mTLS client by certificate subject when the method says so', async () => {
+    const policy = policyFrom(`
+version: 1
+apis:
+  - name: internal
+    hosts: [internal.test]
+    auth: [{ type: mtls, match: subject }]
+    routes: [{ name: all, path: /** }]
+tiers: [{ name: partner, routes: [all] }]
+consumers: [{ name: partner-b, tier: partner, certificates: ['CN=client-b,O=Acme'] }]
+`);
+    const { engine } = engineWith(policy);
+    const verdict = await decide(
+      engine,
+      request({
+        host: 'internal.test',
+        path: '/x',
+        clientCertificate: { fingerprint256: '00', subject: 'CN=client-b,O=Acme' },
+      }),
+    );
+    assert.equal(statusOf(verdict), 200);
+    assert.equal(verdict.annotations?.consumer, 'partner-b');
+  });
+
   it('identifies an mTLS client by its certificate fingerprint', async () => {
     const fingerprint = 'AB:CD:'.repeat(15) + 'AB:CD';
     const policy = policyFrom(`

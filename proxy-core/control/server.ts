@@ -129,6 +129,8 @@ export async function startControlApi(options: ControlApiOptions = {}): Promise<
   followPolicy(policy.parsed());
 
   const server = http.createServer();
+  // Bodies are small JSON; a client dribbling one for longer is not a client we serve.
+  server.requestTimeout = 30_000;
   await listen(server, host, options.port ?? DEFAULT_CONTROL_PORT);
   const port = (server.address() as { port: number }).port;
   const token = createControlToken();

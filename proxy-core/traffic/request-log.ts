@@ -65,8 +65,20 @@ export class RequestLog implements ExchangeHooks {
 
   /** The exchange hook; an arrow so it can be handed over on its own. */
   readonly completed = (record: ExchangeRecord): void => {
-    this.add(buildEntry(record, ++this.#seq, this.#masker, this.bodyCapBytes));
+    let entry: RequestLogEntry;
+    try {
+      entry = buildEntry(record, this.#seq + 1, this.#masker, this.bodyCapBytes);
+    } catch {
+      // An exchange the log cannot describe must not fail the proxy that reported it.
+      this.unloggable++;
+      return;
+    }
+    this.#seq++;
+    this.add(entry);
   };
+
+  /** Exchanges that could not be turned into an entry (a bug if ever above zero). */
+  unloggable = 0;
 
   add(entry: RequestLogEntry): void {
     const evicted = this.#ring[this.#next];

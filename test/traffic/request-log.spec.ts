@@ -118,6 +118,18 @@ describe('request log ring buffer', () => {
     assert.equal(log.size, 1);
   });
 
+  it('counts an exchange it cannot describe instead of throwing into the proxy', () => {
+    const log = new RequestLog();
+    const broken = exchange();
+    (broken.request as { path: unknown }).path = undefined;
+    assert.doesNotThrow(() => log.completed(broken));
+    assert.equal(log.unloggable, 1);
+    assert.equal(log.size, 0);
+
+    log.completed(exchange());
+    assert.equal(log.query().entries[0]!.seq, 1, 'no gap in the sequence');
+  });
+
   it('caps captured bodies and marks them truncated; binary bodies are base64', () => {
     const log = new RequestLog({ bodyCapBytes: 16 });
     const text = exchange({ responseBody: 'x'.repeat(40) });

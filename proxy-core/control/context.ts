@@ -22,7 +22,7 @@ import type { PolicyService } from './policy-service.ts';
 export interface ControlEngine {
   replacePolicy(policy: Policy): void;
   resetUsage(consumer?: string): void;
-  usage(): QuotaUsage[] | readonly unknown[];
+  usage(): QuotaUsage[];
   clock: { advance(ms: number): void; reset(): void; readonly offsetMs: number };
 }
 

@@ -106,7 +106,8 @@ export async function startControlApi(options: ControlApiOptions = {}): Promise<
     options.store?.data.settings[ALERT_SETTINGS_KEY],
   );
   if (savedThresholds.success) alerts.setThresholds(savedThresholds.data);
-  if (options.engine) metrics.setUsageSource(() => options.engine!.usage() as []);
+  const engine = options.engine;
+  if (engine) metrics.setUsageSource(() => engine.usage());
 
   const followPolicy = (policy: Parameters<typeof maskingFromPolicy>[0]) => {
     const fromPolicy = maskingFromPolicy(policy);
@@ -157,8 +158,9 @@ export async function startControlApi(options: ControlApiOptions = {}): Promise<
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, { guard, hub, context }).catch((error: unknown) => {
-      log.error('control request failed', { error, path: req.url });
-      if (!res.headersSent) sendProblem(res, problemOf(error));
+      const problem = problemOf(error);
+      if (problem.code === 'INTERNAL_ERROR') log.error('control request failed', { error });
+      if (!res.headersSent) sendProblem(res, problem, guard.corsHeaders(req));
       else res.destroy();
     });
   });

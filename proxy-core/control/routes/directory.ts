@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { StoredKey } from '../../store/types.ts';
 import type { Policy } from '../../policies/schema.ts';
-import type { CreatedKey, KeySummary, QuotaUsage } from '../../contract/control-api.ts';
+import type { CreatedKey, KeySummary } from '../../contract/control-api.ts';
 import type { ControlContext } from '../context.ts';
 import { ControlError, need, notFound } from '../control-error.ts';
 import { defineRoute } from '../route.ts';
@@ -180,7 +180,7 @@ export const directoryRoutes = [
   defineRoute('GET /api/usage', {
     summary: 'Usage of every limit per consumer, with reset times',
     handle: (_input, ctx) => ({
-      usage: need(ctx.engine, 'the policy engine').usage() as QuotaUsage[],
+      usage: need(ctx.engine, 'the policy engine').usage(),
     }),
   }),
 

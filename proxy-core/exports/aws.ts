@@ -9,26 +9,15 @@
  */
 
 import YAML from 'yaml';
-import type { ApiDefinition, LimitDefinition, Policy } from '../policies/schema.ts';
-import {
-  PERIOD_SECONDS,
-  describeLimit,
-  explicitMethods,
-  isQuotaPeriod,
-  limitPath,
-  tierViews,
-  tiersEntitledTo,
-  warnKeysIncluded,
-  warnUnsupportedFeatures,
-  type TierView,
-} from './model.ts';
+import type { ApiDefinition, Policy } from '../policies/schema.ts';
+import { explicitMethods, tierViews, warnKeysIncluded, warnUnsupportedFeatures } from './model.ts';
+import { deniedRoutes, usagePlanLimits } from './aws-usage-plans.ts';
 import { openApiPath } from './openapi.ts';
 import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
 
 type Doc = Record<string, unknown>;
 
 const STAGE = 'prod';
-const QUOTA_PERIODS = { day: 'DAY', week: 'WEEK', month: 'MONTH' } as const;
 
 export function exportAws(policy: Policy, options: ExportOptions = {}): ExportResult {
   const warnings = new WarningList('aws');
@@ -97,7 +86,8 @@ export function exportAws(policy: Policy, options: ExportOptions = {}): ExportRe
         `${s.restApi}Url`,
         {
           Value: {
-            'Fn::Sub': `https://\${${s.restApi}}.execute-api.\${AWS::Region}.amazonaws.com/${STAGE}`,
+            'Fn::Sub':
+              `https://\${${s.restApi}}.execute-api.\${AWS::Region}.amazonaws.com` + `/${STAGE}`,
           },
         },
       ]),
@@ -215,7 +205,8 @@ function restApi(
         StatusCode: status,
         ...(Object.keys(headers).length ? { ResponseParameters: headers } : {}),
         ResponseTemplates: {
-          'application/json': `{"status":${status},"code":"${type}","title":"$context.error.messageString"}`,
+          'application/json':
+            `{"status":${status},"code":"${type}",` + '"title":"$context.error.messageString"}',
         },
       },
     };
@@ -287,8 +278,8 @@ function warnApiLimits(policy: Policy, api: ApiDefinition, a: number, warnings: 
       warnings.add(
         `${method.type}-dropped`,
         at,
-        `API "${api.name}" accepts ${method.type}; a REST API needs a Lambda or Cognito authorizer ` +
-          'for that, which this export does not write',
+        `API "${api.name}" accepts ${method.type}; a REST API needs a Lambda or Cognito ` +
+          'authorizer for that, which this export does not write',
       );
     }
   }
@@ -307,111 +298,6 @@ function warnApiLimits(policy: Policy, api: ApiDefinition, a: number, warnings: 
       'API Gateway cannot tell the upstream the consumer or tier by name; no headers are added',
     );
   }
-}
-
-/** A usage plan applies to a whole stage; routes outside the tier get a zero throttle. */
-function deniedRoutes(
-  view: TierView,
-  api: ApiDefinition,
-  methodKeys: ReadonlyMap<string, string[]>,
-  warnings: WarningList,
-): Doc {
-  const denied = api.routes.filter((route) => !tiersEntitledTo([view], api, route).length);
-  if (denied.length === 0) return {};
-  warnings.add(
-    'entitlement-as-throttle',
-    `tiers[${view.index}].routes`,
-    `tier "${view.tier.name}" may not call ${denied.map((r) => `${api.name}.${r.name}`).join(', ')}; ` +
-      'usage plans cannot forbid a method, so those methods get a zero throttle (429, not 403)',
-  );
-  const throttle: Record<string, Doc> = {};
-  for (const route of denied) {
-    for (const key of methodKeys.get(route.name) ?? [])
-      throttle[key] = { RateLimit: 0, BurstLimit: 0 };
-  }
-  return { Throttle: throttle };
-}
-
-/** One throttle (rate per second + bucket) and one quota per plan. */
-function usagePlanLimits(policy: Policy, view: TierView, warnings: WarningList): Doc {
-  const rates = view.tier.limits
-    .map((limit, index) => ({ limit, index }))
-    .filter(({ limit }) => !isQuotaPeriod(limit.per));
-  const quotas = view.tier.limits
-    .map((limit, index) => ({ limit, index }))
-    .filter(({ limit }) => isQuotaPeriod(limit.per));
-  const perSecond = (limit: LimitDefinition) => limit.requests / PERIOD_SECONDS[limit.per];
-  rates.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
-  quotas.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
-
-  const result: Doc = {};
-  for (const [n, { limit, index }] of rates.entries()) {
-    const at = limitPath(view.index, index);
-    const what = describeLimit(view.tier, limit);
-    if (n > 0) {
-      warnings.add(
-        'throttle-dropped',
-        at,
-        `${what}: a usage plan has one throttle; kept the stricter one`,
-      );
-      continue;
-    }
-    const rate = Math.round(perSecond(limit) * 10_000) / 10_000;
-    const burst = awsBurst(limit);
-    result.Throttle = { RateLimit: rate, BurstLimit: burst };
-    if (
-      limit.per !== 'second' ||
-      limit.algorithm === 'sliding-window' ||
-      limit.algorithm === 'fixed-window'
-    ) {
-      warnings.add(
-        'rate-per-second',
-        at,
-        `${what}: API Gateway throttles a token bucket in requests per second; emitted ` +
-          `RateLimit ${rate}/s with BurstLimit ${burst}`,
-      );
-    }
-  }
-  for (const [n, { limit, index }] of quotas.entries()) {
-    const at = limitPath(view.index, index);
-    const what = describeLimit(view.tier, limit);
-    if (n > 0) {
-      warnings.add(
-        'quota-dropped',
-        at,
-        `${what}: a usage plan has one quota; kept the stricter one`,
-      );
-      continue;
-    }
-    result.Quota = {
-      Limit: limit.requests,
-      Period: QUOTA_PERIODS[limit.per as keyof typeof QUOTA_PERIODS],
-    };
-    if (limit.algorithm !== 'calendar') {
-      warnings.add(
-        'quota-calendar',
-        `${at}.algorithm`,
-        `${what}: usage plan quotas reset at calendar boundaries`,
-      );
-    }
-    if (policy.timezone !== 'UTC') {
-      warnings.add(
-        'timezone-ignored',
-        'timezone',
-        `${what}: usage plan quotas reset in UTC, not ${policy.timezone}`,
-      );
-    }
-    if (limit.burst > 0) {
-      warnings.add('burst-dropped', `${at}.burst`, `${what}: quotas have no burst`);
-    }
-  }
-  return result;
-}
-
-/** The bucket holds what a spike may use at once. */
-function awsBurst(limit: LimitDefinition): number {
-  if (limit.algorithm === 'gcra' || limit.algorithm === 'leaky-bucket') return limit.burst + 1;
-  return limit.requests + limit.burst;
 }
 
 /** Two names can fold to one id (`acme-free`, `acmeFree`); the later one gets a number. */

@@ -10,28 +10,28 @@
  */
 
 import YAML from 'yaml';
-import type { ApiDefinition, JwtAuth, LimitDefinition, Policy } from '../policies/schema.ts';
+import type { ApiDefinition, JwtAuth, Policy } from '../policies/schema.ts';
 import {
-  PERIOD_SECONDS,
-  describeLimit,
-  isQuotaPeriod,
-  limitPath,
   tierViews,
   tiersEntitledTo,
   warnKeysIncluded,
   warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
+import { ratelimitCluster, upstreamCluster } from './envoy-clusters.ts';
+import { QUOTA_UNITS, localBuckets, quotaDescriptors, type Bucket } from './envoy-limits.ts';
 import { patternRegex } from './path-regex.ts';
 import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
 
 type Doc = Record<string, unknown>;
 
 const TYPE = 'type.googleapis.com/envoy.extensions.filters.http';
+const HCM_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.' +
+  'HttpConnectionManager';
 const DOMAIN = 'tollgate';
 /** Set by api_key_auth / jwt_authn from the verified credential, never from the client. */
 const CONSUMER_HEADER = 'x-tollgate-consumer';
-const QUOTA_UNITS = { day: 'day', week: 'week', month: 'month' } as const;
 
 export function exportEnvoy(policy: Policy, options: ExportOptions = {}): ExportResult {
   const warnings = new WarningList('envoy');
@@ -92,8 +92,7 @@ export function exportEnvoy(policy: Policy, options: ExportOptions = {}): Export
                 {
                   name: 'envoy.filters.network.http_connection_manager',
                   typed_config: {
-                    '@type':
-                      'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    '@type': HCM_TYPE,
                     stat_prefix: 'tollgate',
                     route_config: { name: 'tollgate', virtual_hosts: virtualHosts },
                     http_filters: filters,
@@ -105,7 +104,7 @@ export function exportEnvoy(policy: Policy, options: ExportOptions = {}): Export
         },
       ],
       clusters: [
-        ...policy.apis.map((api, a) => cluster(api, a, warnings)),
+        ...policy.apis.map((api, a) => upstreamCluster(api, a, warnings)),
         ...(quotas.length > 0 ? [ratelimitCluster()] : []),
       ],
     },
@@ -179,115 +178,6 @@ function jwtFilter(method: JwtAuth, options: ExportOptions): Doc {
       rules: [{ match: { prefix: '/' }, requires: { provider_name: 'tollgate' } }],
     },
   };
-}
-
-interface Bucket {
-  consumer: string;
-  bucket: Doc;
-}
-
-/** One token bucket per consumer, from the strictest second/minute/hour limit of its tier. */
-function localBuckets(views: readonly TierView[], warnings: WarningList): Bucket[] {
-  const buckets: Bucket[] = [];
-  for (const view of views) {
-    const rates = view.tier.limits
-      .map((limit, index) => ({ limit, index }))
-      .filter(({ limit }) => !isQuotaPeriod(limit.per))
-      .sort((x, y) => rate(x.limit) - rate(y.limit));
-    for (const [n, { limit, index }] of rates.entries()) {
-      const at = limitPath(view.index, index);
-      const what = describeLimit(view.tier, limit);
-      if (n > 0) {
-        warnings.add(
-          'rate-dropped',
-          at,
-          `${what}: one local token bucket per consumer; kept the stricter limit`,
-        );
-        continue;
-      }
-      const bucket = tokenBucket(limit);
-      if (limit.algorithm === 'sliding-window' || limit.algorithm === 'fixed-window') {
-        warnings.add(
-          'algorithm-approximated',
-          `${at}.algorithm`,
-          `${what}: local_ratelimit is a token bucket; emitted max_tokens ${bucket.max_tokens}, ` +
-            `one token every ${bucket.fill_interval}`,
-        );
-      }
-      for (const consumer of view.consumers) buckets.push({ consumer: consumer.name, bucket });
-    }
-  }
-  return buckets;
-}
-
-function rate(limit: LimitDefinition): number {
-  return limit.requests / PERIOD_SECONDS[limit.per];
-}
-
-/** Envoy refills at least every 50 ms, so fast rates add several tokens per fill. */
-function tokenBucket(limit: LimitDefinition): Doc & { max_tokens: number; fill_interval: string } {
-  const capacity =
-    limit.algorithm === 'gcra' || limit.algorithm === 'leaky-bucket'
-      ? limit.burst + 1
-      : limit.requests + limit.burst;
-  const interval = PERIOD_SECONDS[limit.per] / limit.requests;
-  const tokens = Math.max(1, Math.ceil(0.05 / interval));
-  const seconds = Math.round(interval * tokens * 1000) / 1000;
-  return { max_tokens: capacity, tokens_per_fill: tokens, fill_interval: `${seconds}s` };
-}
-
-/** Descriptors for the ratelimit service: `window=<unit>` then `consumer=<name>`. */
-function quotaDescriptors(
-  policy: Policy,
-  views: readonly TierView[],
-  warnings: WarningList,
-): Doc[] {
-  const byUnit = new Map<string, Doc[]>();
-  for (const view of views) {
-    const seen = new Set<string>();
-    for (const [l, limit] of view.tier.limits.entries()) {
-      if (!isQuotaPeriod(limit.per)) continue;
-      const at = limitPath(view.index, l);
-      const what = describeLimit(view.tier, limit);
-      const unit = QUOTA_UNITS[limit.per as keyof typeof QUOTA_UNITS];
-      if (seen.has(unit)) {
-        warnings.add(
-          'quota-dropped',
-          at,
-          `${what}: one ${unit} quota per consumer; kept the first`,
-        );
-        continue;
-      }
-      seen.add(unit);
-      if (limit.algorithm !== 'calendar') {
-        warnings.add(
-          'quota-calendar',
-          `${at}.algorithm`,
-          `${what}: the ratelimit service counts calendar ${unit}s (UTC)`,
-        );
-      } else if (policy.timezone !== 'UTC') {
-        warnings.add(
-          'timezone-ignored',
-          'timezone',
-          `${what}: the ratelimit service resets in UTC, not ${policy.timezone}`,
-        );
-      }
-      const entries = byUnit.get(unit) ?? [];
-      for (const consumer of view.consumers) {
-        entries.push({
-          key: 'consumer',
-          value: consumer.name,
-          rate_limit: { unit, requests_per_unit: limit.requests },
-        });
-      }
-      byUnit.set(unit, entries);
-    }
-  }
-  return [...byUnit.entries()].map(([unit, descriptors]) => ({
-    key: 'window',
-    value: unit,
-    descriptors,
-  }));
 }
 
 function virtualHost(
@@ -387,79 +277,4 @@ function virtualHost(
   });
 
   return { name: api.name, domains: [...api.hosts], routes };
-}
-
-function cluster(api: ApiDefinition, a: number, warnings: WarningList): Doc {
-  if (api.upstream === undefined) {
-    warnings.add(
-      'upstream-missing',
-      `apis[${a}].upstream`,
-      `API "${api.name}" has no upstream; the cluster points at ${api.hosts[0]}`,
-    );
-  }
-  const url = new URL(api.upstream ?? `http://${api.hosts[0]!.replace(/^\*\./, '')}`);
-  const tls = url.protocol === 'https:';
-  const port = Number(url.port || (tls ? 443 : 80));
-  return {
-    name: `tollgate_${api.name}`,
-    type: 'STRICT_DNS',
-    connect_timeout: '5s',
-    load_assignment: {
-      cluster_name: `tollgate_${api.name}`,
-      endpoints: [
-        {
-          lb_endpoints: [
-            {
-              endpoint: {
-                address: {
-                  socket_address: {
-                    address: url.hostname.replace(/^\[|\]$/g, ''),
-                    port_value: port,
-                  },
-                },
-              },
-            },
-          ],
-        },
-      ],
-    },
-    ...(tls
-      ? {
-          transport_socket: {
-            name: 'envoy.transport_sockets.tls',
-            typed_config: {
-              '@type':
-                'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-              sni: url.hostname,
-            },
-          },
-        }
-      : {}),
-  };
-}
-
-function ratelimitCluster(): Doc {
-  return {
-    name: 'ratelimit',
-    type: 'STRICT_DNS',
-    connect_timeout: '1s',
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        explicit_http_config: { http2_protocol_options: {} },
-      },
-    },
-    load_assignment: {
-      cluster_name: 'ratelimit',
-      endpoints: [
-        {
-          lb_endpoints: [
-            {
-              endpoint: { address: { socket_address: { address: 'ratelimit', port_value: 8081 } } },
-            },
-          ],
-        },
-      ],
-    },
-  };
 }

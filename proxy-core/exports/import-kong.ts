@@ -250,7 +250,8 @@ function serviceUrl(service: Doc): string | undefined {
   if (typeof service.host !== 'string') return undefined;
   const protocol = typeof service.protocol === 'string' ? service.protocol : 'http';
   const port = typeof service.port === 'number' ? `:${service.port}` : '';
-  return `${protocol}://${service.host}${port}${typeof service.path === 'string' ? service.path : ''}`;
+  const base = typeof service.path === 'string' ? service.path : '';
+  return `${protocol}://${service.host}${port}${base}`;
 }
 
 function isDoc(value: unknown): value is Doc {

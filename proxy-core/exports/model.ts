@@ -121,7 +121,8 @@ export function warnUnsupportedFeatures(
         warnings.add(
           'roles-dropped',
           `apis[${a}].routes[${r}].roles`,
-          `route "${api.name}.${route.name}" also requires one of roles ${route.roles.join(', ')}; ` +
+          `route "${api.name}.${route.name}" also requires one of roles ` +
+            `${route.roles.join(', ')}; ` +
             `${target} checks the tier only`,
         );
       }

@@ -10,29 +10,19 @@
  * no limit, as in Tollgate.
  */
 
-import type { ApiDefinition, LimitDefinition, Policy, Tier } from '../policies/schema.ts';
-import { problemBody } from '../util/problem.ts';
+import type { ApiDefinition, Policy } from '../policies/schema.ts';
 import {
-  PERIOD_SECONDS,
-  describeLimit,
   explicitMethods,
-  limitPath,
   tierViews,
   tiersEntitledTo,
   warnKeysIncluded,
   warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
+import { limitZone, type Zone } from './nginx-limits.ts';
+import { mapSource, problemText, quote } from './nginx-syntax.ts';
 import { patternRegex } from './path-regex.ts';
 import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
-
-interface Zone {
-  name: string;
-  /** `burst=4 nodelay` or empty. */
-  burst: string;
-  /** Seconds until one request's worth leaks out, for Retry-After. */
-  leakSeconds: number;
-}
 
 export function exportNginx(policy: Policy, options: ExportOptions = {}): ExportResult {
   const warnings = new WarningList('nginx');
@@ -130,62 +120,6 @@ function keyMaps(policy: Policy, options: ExportOptions, warnings: WarningList):
   return lines;
 }
 
-/** Appends the zone for one tier limit, or reports why NGINX cannot hold it. */
-function limitZone(
-  view: TierView,
-  limitIndex: number,
-  limit: LimitDefinition,
-  warnings: WarningList,
-  lines: string[],
-): Zone | undefined {
-  const at = limitPath(view.index, limitIndex);
-  const what = describeLimit(view.tier, limit);
-  if (limit.per !== 'second' && limit.per !== 'minute') {
-    warnings.add(
-      'quota-not-expressible',
-      at,
-      `${what}: limit_req only knows rates per second or minute, so a ${limit.per} quota ` +
-        'cannot be expressed; nothing emitted for it',
-    );
-    return undefined;
-  }
-
-  const name = `tg_${view.tier.name}_${limitIndex}`;
-  const rate = `${limit.requests}r/${limit.per === 'second' ? 's' : 'm'}`;
-  const burst = nginxBurst(view.tier, limit, at, warnings);
-  lines.push(
-    '',
-    `# ${what}`,
-    `map $tg_tier $${name} { default ""; ${mapSource(view.tier.name)} $tg_consumer; }`,
-    `limit_req_zone $${name} zone=${name}:10m rate=${rate};`,
-  );
-  return {
-    name,
-    burst: burst > 0 ? `burst=${burst} nodelay` : '',
-    leakSeconds: Math.ceil(PERIOD_SECONDS[limit.per] / limit.requests),
-  };
-}
-
-/**
- * NGINX's limit_req is GCRA: `burst` excess requests pass at once (nodelay), then one per
- * 1/rate. A token bucket of `requests + burst` tokens is the same thing with burst one less.
- */
-function nginxBurst(tier: Tier, limit: LimitDefinition, at: string, warnings: WarningList) {
-  if (limit.algorithm === 'gcra' || limit.algorithm === 'leaky-bucket') return limit.burst;
-  if (limit.algorithm === 'token-bucket') return limit.requests + limit.burst - 1;
-
-  const burst = limit.requests + limit.burst - 1;
-  const interval = PERIOD_SECONDS[limit.per] / limit.requests;
-  warnings.add(
-    'algorithm-approximated',
-    `${at}.algorithm`,
-    `${describeLimit(tier, limit)}: NGINX has no ${limit.algorithm}; emitted a leaky bucket ` +
-      `(burst=${burst} nodelay) that admits the first ${burst + 1} at once like the window, ` +
-      `then one every ${round(interval)} s instead of none until the window moves on`,
-  );
-  return burst;
-}
-
 function serverBlock(
   policy: Policy,
   api: ApiDefinition,
@@ -231,7 +165,9 @@ function serverBlock(
 
   const allZones = [...zones.values()];
   const retryAfter = Math.max(1, ...allZones.map((zone) => zone.leakSeconds));
-  const realm = api.realm ?? api.name;
+  // The same challenge Tollgate sends for API keys, realm quotes and backslashes removed.
+  const realm = (api.realm ?? api.name).replace(/[\\"]/g, '');
+  const challenge = quote(`ApiKey realm="${realm}"`);
   const forwardHeaders = forwardHeaderLines(policy);
 
   lines.push(
@@ -260,12 +196,16 @@ function serverBlock(
       `        if ($${prefix}_${p}_known = 0) {`,
       `            return 404 ${problemText(404, 'ROUTE_NOT_FOUND', 'No route matches')};`,
       '        }',
+      '        if ($tg_key = "") {',
+      `            add_header WWW-Authenticate ${challenge} always;`,
+      `            return 401 ${problemText(401, 'AUTH_MISSING', 'Credentials required')};`,
+      '        }',
       '        if ($tg_consumer = "") {',
-      `            add_header WWW-Authenticate ${quote(`ApiKey realm="${realm}"`)} always;`,
-      `            return 401 ${problemText(401, 'AUTH_MISSING', 'A valid credential is required')};`,
+      `            add_header WWW-Authenticate ${challenge} always;`,
+      `            return 401 ${problemText(401, 'AUTH_INVALID', 'Credentials not accepted')};`,
       '        }',
       `        if ($${prefix}_${p}_allowed = 0) {`,
-      `            return 403 ${problemText(403, 'ROUTE_NOT_ENTITLED', 'Route not in your tier')};`,
+      `            return 403 ${problemText(403, 'ROUTE_NOT_ENTITLED', 'Not allowed for this consumer')};`,
       '        }',
       ...allZones.map(
         (zone) => `        limit_req zone=${zone.name}${zone.burst ? ' ' + zone.burst : ''};`,
@@ -318,8 +258,8 @@ function proxyLines(
         warn(
           'query-key-forwarded',
           `apis[${apiIndex}].auth[${m}].query`,
-          `API "${api.name}": NGINX cannot remove the "${method.query}" query parameter, so a key ` +
-            'sent in the query reaches the upstream',
+          `API "${api.name}": NGINX cannot remove the "${method.query}" query parameter, so ` +
+            'a key sent in the query reaches the upstream',
         );
       }
     }
@@ -336,23 +276,4 @@ function forwardHeaderLines(policy: Policy): string[] {
     lines.push(`        proxy_set_header ${policy.forwardHeaders.tier} $tg_tier;`);
   }
   return lines;
-}
-
-function problemText(status: number, code: string, title: string): string {
-  return `'${problemBody({ status, code, title }).replace(/'/g, "\\'")}'`;
-}
-
-/** A double-quoted NGINX string; `$` cannot be escaped there, so callers avoid it. */
-function quote(text: string): string {
-  return `"${text.replace(/["\\]/g, '\\$&')}"`;
-}
-
-/** A map source is literal, but a leading `~` means regex and a few words are keywords. */
-function mapSource(text: string): string {
-  const special = /^~/.test(text) || ['default', 'hostnames', 'include', 'volatile'].includes(text);
-  return quote(special ? `\\${text}` : text);
-}
-
-function round(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }

@@ -147,7 +147,8 @@ function apiDefinition(
     warnings.add(
       'mtls-certificates-empty',
       `apis[${a}].auth[0]`,
-      `API "${api.name}": Tyk wants the client certificates uploaded to its store; the list is empty`,
+      `API "${api.name}": Tyk wants the client certificates uploaded to its store; ` +
+        'the list is empty',
     );
   }
 

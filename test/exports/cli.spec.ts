@@ -30,7 +30,7 @@ describe('tollgate export and import', { timeout: 60_000 }, () => {
     assert.match(result.stderr, /lossy translations; nothing written \(--strict\)/);
   });
 
-  it('prints the canonical policy, which parses back to the same policy with --include-keys', async () => {
+  it('prints the canonical policy that parses back the same with --include-keys', async () => {
     const result = await runCli([
       'export',
       '--format',

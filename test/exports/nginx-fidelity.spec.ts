@@ -74,7 +74,9 @@ const SEQUENCE: Step[] = [
 
 interface Answer {
   status: number;
-  wwwAuthenticate: boolean;
+  /** The problem code of a refusal (`AUTH_MISSING`…), or empty for a forwarded request. */
+  code: string;
+  wwwAuthenticate: string;
   retryAfter: boolean;
 }
 
@@ -82,7 +84,7 @@ interface Answer {
 function send(step: Step, target: { base: string; proxy?: string }): Promise<Answer> {
   const query = step.key && step.via === 'query' ? `?api_key=${step.key}` : '';
   const url = `${target.base}${step.path}${query}`;
-  const args = ['-sS', '-o', '/dev/null', '-D', '-', '--max-time', '10', '-X', step.method];
+  const args = ['-sS', '-i', '--max-time', '10', '-X', step.method];
   if (target.proxy) args.push('-x', target.proxy);
   else args.push('-H', 'Host: api.weather.test');
   if (step.key && step.via !== 'query') args.push('-H', `x-api-key: ${step.key}`);
@@ -92,11 +94,15 @@ function send(step: Step, target: { base: string; proxy?: string }): Promise<Ans
   return new Promise((resolve, reject) => {
     execFile('/usr/bin/curl', args, { timeout: 15_000 }, (error, stdout) => {
       if (error) return reject(new Error(`curl failed for "${step.label}": ${error.message}`));
-      const status = Number(/^HTTP\/[\d.]+ (\d{3})/m.exec(stdout)?.[1] ?? 0);
+      const head = stdout.slice(0, stdout.indexOf('\r\n\r\n'));
+      const body = stdout.slice(head.length + 4);
+      const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(head)?.[1] ?? 0);
+      const isProblem = /^content-type: application\/problem\+json/im.test(head);
       resolve({
         status,
-        wwwAuthenticate: /^www-authenticate:/im.test(stdout),
-        retryAfter: /^retry-after:\s*\d+/im.test(stdout),
+        code: isProblem ? String((JSON.parse(body) as { code?: string }).code) : '',
+        wwwAuthenticate: /^www-authenticate: (.*)$/im.exec(head)?.[1]?.trim() ?? '',
+        retryAfter: /^retry-after:\s*\d+/im.test(head),
       });
     });
   });
@@ -134,7 +140,7 @@ describe('nginx export behaves like Tollgate', { timeout: 60_000 }, () => {
     assert.deepEqual(approximated, []);
   });
 
-  it('passes nginx -t, then answers the same sequence with the same statuses as Tollgate', async () => {
+  it('passes nginx -t, then answers the sequence with the statuses Tollgate gives', async () => {
     const exported = exportPolicy(policy, 'nginx', { includeKeys: true }).files[0]!.content;
     prefix = await nginxPrefix(exported);
     const check = await nginxTest(prefix);
@@ -149,13 +155,19 @@ describe('nginx export behaves like Tollgate', { timeout: 60_000 }, () => {
 
     const table = SEQUENCE.map((step, i) => ({
       step: step.label,
-      nginx: fromNginx[i]!.status,
-      tollgate: fromTollgate[i]!.status,
+      nginx: `${fromNginx[i]!.status} ${fromNginx[i]!.code}`,
+      tollgate: `${fromTollgate[i]!.status} ${fromTollgate[i]!.code}`,
     }));
+    const summary = JSON.stringify(table, null, 1);
     assert.deepEqual(
       fromNginx.map((a) => a.status),
       fromTollgate.map((a) => a.status),
-      JSON.stringify(table, null, 1),
+      summary,
+    );
+    assert.deepEqual(
+      fromNginx.map((a) => a.code),
+      fromTollgate.map((a) => a.code),
+      summary,
     );
 
     // What the policy says, so a sequence where both sides fail alike cannot pass.

@@ -15,7 +15,6 @@ import http, {
 } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { pipeline } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
 import { BodyTap } from './body-tap.ts';
 import {
@@ -39,6 +38,7 @@ import {
   type UpstreamBase,
 } from './routing.ts';
 import { hostHeader, type RequestTarget } from './target.ts';
+import type { UpstreamDeadlines } from './upstream-deadlines.ts';
 
 export interface ExchangeSettings {
   hooks: ExchangeHooks;
@@ -46,7 +46,9 @@ export interface ExchangeSettings {
   ownPorts: ReadonlySet<number>;
   insecureUpstreamHosts: ReadonlySet<string>;
   captureBodyBytes: number;
+  /** For WebSocket handshakes; HTTP requests use `deadlines`, which holds the same time. */
   upstreamMs: number;
+  deadlines: UpstreamDeadlines;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   log: Logger;
@@ -81,6 +83,7 @@ class Exchange {
   #responseTap: BodyTap | undefined;
   #upstreamMs: number | undefined;
   #responseHeaders: OutgoingHttpHeaders = {};
+  #upstreamRequest: http.ClientRequest | undefined;
 
   constructor(
     readonly settings: ExchangeSettings,
@@ -130,7 +133,7 @@ class Exchange {
   }
 
   #respond(verdict: RespondVerdict): void {
-    this.#requestTap = new BodyTap(this.req, this.settings.captureBodyBytes);
+    this.#requestTap = this.#tap(this.req);
     this.req.resume();
 
     const headers = {
@@ -143,7 +146,7 @@ class Exchange {
   }
 
   #forward(verdict: ForwardVerdict): void {
-    const { settings, req, res, request } = this;
+    const { settings, req, request } = this;
     let upstream: Upstream | ProxyProblemCode;
     try {
       upstream = chooseUpstream(toTarget(request), this.arrival, {
@@ -161,28 +164,19 @@ class Exchange {
     }
 
     const upstreamRequest = this.#openUpstream(upstream, verdict);
+    this.#upstreamRequest = upstreamRequest;
     upstreamRequest.on('response', (upstreamRes) => this.#relayResponse(upstreamRes, verdict));
     upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
+      settings.deadlines.settle(upstreamRequest);
       settings.log.debug('upstream failed', { upstream: describeUpstream(upstream), error });
       this.#fail(upstreamProblemCode(error), describeUpstream(upstream));
     });
-    upstreamRequest.setTimeout(settings.upstreamMs, () => {
-      upstreamRequest.destroy(
-        Object.assign(new Error('upstream timeout'), { code: 'UPSTREAM_TIMEOUT' }),
-      );
-    });
+    settings.deadlines.watch(upstreamRequest);
 
     // pipe rather than pipeline: an upstream failure must not destroy the client's socket,
-    // which still has to carry the 502.
-    this.#requestTap = new BodyTap(req, settings.captureBodyBytes);
+    // which still has to carry the 502. A client that leaves is seen in #finish.
+    this.#requestTap = this.#tap(req);
     req.pipe(upstreamRequest);
-    req.once('close', () => {
-      if (!req.complete) upstreamRequest.destroy();
-    });
-    // The upload may have ended long before; only the response tells us the client left.
-    res.once('close', () => {
-      if (!res.writableFinished) upstreamRequest.destroy();
-    });
   }
 
   #openUpstream(upstream: Upstream, verdict: ForwardVerdict): http.ClientRequest {
@@ -218,9 +212,14 @@ class Exchange {
   }
 
   #relayResponse(upstreamRes: IncomingMessage, verdict: ForwardVerdict): void {
-    const { res, settings } = this;
+    const { res } = this;
+    this.settings.deadlines.settle(this.#upstreamRequest!);
     this.#upstreamMs = Date.now() - this.request.startedAt;
-    upstreamRes.on('error', () => undefined);
+    // A reset mid-body: the client must see a cut response, not a short "complete" one.
+    upstreamRes.on('error', () => {
+      this.#error ??= 'UPSTREAM_RESET';
+      res.destroy();
+    });
 
     const headers = endToEndHeaders(upstreamRes.headers);
     for (const [name, value] of Object.entries(verdict.setResponseHeaders ?? {})) {
@@ -240,10 +239,9 @@ class Exchange {
       this.#fail('UPSTREAM_BAD_RESPONSE');
       return;
     }
-    this.#responseTap = new BodyTap(upstreamRes, settings.captureBodyBytes);
-    pipeline(upstreamRes, res, (error) => {
-      if (error) this.#error ??= 'UPSTREAM_RESET';
-    });
+    this.#responseTap = this.#tap(upstreamRes);
+    // pipe, not pipeline: pipeline pays for an AbortController and a DOMException per call.
+    upstreamRes.pipe(res);
   }
 
   #fail(code: ProxyProblemCode, detail?: string): void {
@@ -259,7 +257,15 @@ class Exchange {
     sendProblem(this.res, 'INTERNAL_ERROR');
   }
 
+  /** Bodies are only counted and kept for someone who reads the record. */
+  #tap(stream: IncomingMessage): BodyTap | undefined {
+    if (!this.settings.hooks.completed) return undefined;
+    return new BodyTap(stream, this.settings.captureBodyBytes);
+  }
+
   #finish(): void {
+    // Also covers a client that left mid-upload: its socket closing closes the response.
+    if (!this.res.writableFinished) this.#upstreamRequest?.destroy();
     const completed = this.settings.hooks.completed;
     if (!completed) return;
 

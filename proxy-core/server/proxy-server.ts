@@ -21,6 +21,7 @@ import type { ExchangeHooks } from './exchange.ts';
 import { ExchangeHandler, type ExchangeSettings } from './exchange-handler.ts';
 import { FORWARD_ARRIVAL, parseUpstreamBase, type Arrival, type UpstreamBase } from './routing.ts';
 import { guardServer } from './server-guards.ts';
+import { UpstreamDeadlines } from './upstream-deadlines.ts';
 import { relayUpgrade } from './websocket-relay.ts';
 
 export interface ProxyServerOptions {
@@ -77,6 +78,7 @@ export class ProxyServer {
     const host = options.host ?? '127.0.0.1';
     const headersMs = options.timeouts?.headersMs ?? 10_000;
     const idleMs = options.timeouts?.idleTunnelMs ?? 60_000;
+    const upstreamMs = options.timeouts?.upstreamMs ?? 30_000;
     requireCaStore(options.ca.dir);
 
     const settings: ExchangeSettings = {
@@ -87,7 +89,8 @@ export class ProxyServer {
         (options.insecureUpstreamHosts ?? []).map((h) => h.toLowerCase()),
       ),
       captureBodyBytes: options.captureBodyBytes ?? 65_536,
-      upstreamMs: options.timeouts?.upstreamMs ?? 30_000,
+      upstreamMs,
+      deadlines: new UpstreamDeadlines(upstreamMs),
       httpAgent: new http.Agent({
         keepAlive: true,
         maxSockets: 256,
@@ -271,6 +274,7 @@ async function closeAll(
         }),
     ),
   );
+  settings.deadlines.stop();
   settings.httpAgent.destroy();
   settings.httpsAgent.destroy();
 }

@@ -98,11 +98,16 @@ export function chooseUpstream(
 ): Upstream | ProxyProblemCode {
   const base =
     (choice.override !== undefined ? parseUpstreamBase(choice.override) : undefined) ??
-    (arrival.kind === 'reverse' ? arrival.upstream : choice.hostMap.get(target.host)) ??
-    ({ scheme: target.scheme, host: target.host, port: target.port, pathPrefix: '' } as const);
+    (arrival.kind === 'reverse' ? arrival.upstream : choice.hostMap.get(target.host));
 
+  if (base === undefined) {
+    if (isLoopbackHost(target.host) && choice.ownPorts.has(target.port)) return 'PROXY_LOOP';
+    const { scheme, host, port, path } = target;
+    return { scheme, host, port, pathPrefix: '', path };
+  }
   if (isLoopbackHost(base.host) && choice.ownPorts.has(base.port)) return 'PROXY_LOOP';
-  return { ...base, path: base.pathPrefix + target.path };
+  const { scheme, host, port, pathPrefix } = base;
+  return { scheme, host, port, pathPrefix, path: pathPrefix + target.path };
 }
 
 /** `http://host:port/path`, for logs and error details; the query is left out. */

@@ -5,6 +5,9 @@ import type { ClientRequest } from 'node:http';
  * one sweeping timer instead of a socket timer per request (measurably cheaper per request).
  * All requests share one duration, so insertion order is deadline order and a sweep stops at
  * the first request still in time.
+ *
+ * A body that stalls after the headers is not cut here; the client's own timeout ends it
+ * (an idle timer per body would bring back the per-request cost this class avoids).
  */
 export class UpstreamDeadlines {
   readonly #ms: number;

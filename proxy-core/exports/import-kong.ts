@@ -93,6 +93,10 @@ export function importKong(text: string, source = 'kong.yaml'): ImportResult {
       });
 
       const acl = docs(route.plugins).find((plugin) => plugin.name === 'acl');
+      for (const [p, plugin] of docs(route.plugins).entries()) {
+        if (plugin.name === 'acl') continue;
+        warn(`${routeAt}.plugins[${p}]`, `plugin "${String(plugin.name)}" is not imported`);
+      }
       const allow = acl ? strings((acl.config as Doc | undefined)?.allow) : undefined;
       if (acl && strings((acl.config as Doc | undefined)?.deny).length > 0) {
         warn(

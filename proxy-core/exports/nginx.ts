@@ -64,7 +64,11 @@ export function exportNginx(policy: Policy, options: ExportOptions = {}): Export
   };
 }
 
-/** `$tg_key` is the first credential present, in the order the APIs list their sources. */
+/**
+ * `$tg_key` is the first credential present, in the order the APIs list their sources. One
+ * global map lets limit zones span server blocks; known shortcoming: an API then also accepts
+ * the key sources of the other APIs (a per-server key map would need per-API zones).
+ */
 function keyMaps(policy: Policy, options: ExportOptions, warnings: WarningList): string[] {
   const sources: string[] = [];
   for (const [a, api] of policy.apis.entries()) {

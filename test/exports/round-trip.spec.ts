@@ -96,7 +96,11 @@ services:
       - { name: key-auth, config: { key_names: [apikey] } }
       - { name: cors }
     routes:
-      - { name: list, paths: [/orders], methods: [GET], hosts: [orders.example.test] }
+      - name: list
+        paths: [/orders]
+        methods: [GET]
+        hosts: [orders.example.test]
+        plugins: [{ name: request-transformer }]
 consumers:
   - username: alice
     keyauth_credentials: [{ key: alice-key-1234 }]
@@ -113,7 +117,11 @@ consumers:
     assert.deepEqual(policy.consumers[0], { ...policy.consumers[0]!, name: 'alice', tier: 'team' });
     assert.deepEqual(
       warnings.map((w) => w.path),
-      ['services[0].plugins[1]', 'consumers[0].plugins.config.year'],
+      [
+        'services[0].plugins[1]',
+        'services[0].routes[0].plugins[0]',
+        'consumers[0].plugins.config.year',
+      ],
     );
   });
 

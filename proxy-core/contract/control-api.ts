@@ -70,6 +70,11 @@ export interface RequestLogEntry {
   consumer?: string;
   tier?: string;
   userAgent?: string;
+  /**
+   * Stands for the credential the request carried (key or token), never the credential itself:
+   * an HMAC under a key made fresh each launch, so uses of one key can be grouped.
+   */
+  credentialTag?: string;
   requestBody?: LoggedBody;
   responseBody?: LoggedBody;
   /** Proxy failure code (`UPSTREAM_TIMEOUT`, …). */

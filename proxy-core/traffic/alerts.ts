@@ -91,37 +91,22 @@ export class AlertWatcher {
     if (entry.status === 401) this.#watchAuthFailures(entry, now);
     if (!entry.consumer) return;
 
-    const addresses = this.#distinct(
-      this.#addresses,
-      entry.consumer,
-      entry.clientAddress,
-      entry,
-      now,
-    );
+    // One key (by its tag) when the request carried one; the consumer otherwise (mTLS).
+    const holder = entry.credentialTag ?? `consumer:${entry.consumer}`;
+    const what = entry.credentialTag ? `one key of ${entry.consumer}` : entry.consumer;
+    const within = `within ${seconds(t.windowMs)} s`;
+
+    const addresses = this.#distinct(this.#addresses, holder, entry.clientAddress, entry, now);
     if (addresses.size > t.maxAddressesPerConsumer) {
-      this.#raise(
-        'key-many-addresses',
-        entry.consumer,
-        ids(addresses),
-        now,
-        () =>
-          `${entry.consumer} was used from ${addresses.size} client addresses within ` +
-          `${seconds(t.windowMs)} s (threshold ${t.maxAddressesPerConsumer})`,
-      );
+      const message = `${what} was used from ${addresses.size} client addresses ${within}`;
+      this.#raise('key-many-addresses', entry.consumer, ids(addresses), now, message);
     }
 
     const agent = entry.userAgent ?? '(none)';
-    const agents = this.#distinct(this.#agents, entry.consumer, agent, entry, now);
+    const agents = this.#distinct(this.#agents, holder, agent, entry, now);
     if (agents.size > t.maxAgentsPerConsumer) {
-      this.#raise(
-        'key-many-agents',
-        entry.consumer,
-        ids(agents),
-        now,
-        () =>
-          `${entry.consumer} was used by ${agents.size} user agents within ` +
-          `${seconds(t.windowMs)} s (threshold ${t.maxAgentsPerConsumer})`,
-      );
+      const message = `${what} was used by ${agents.size} user agents ${within}`;
+      this.#raise('key-many-agents', entry.consumer, ids(agents), now, message);
     }
 
     this.#watchRate(entry, now);
@@ -227,7 +212,7 @@ export class AlertWatcher {
     subject: string,
     requestIds: string[],
     now: number,
-    message: () => string,
+    message: string | (() => string),
   ): void {
     const key = `${kind}\u0000${subject}`;
     const last = this.#lastRaised.get(key);
@@ -239,7 +224,7 @@ export class AlertWatcher {
       kind,
       at: now,
       subject,
-      message: message(),
+      message: typeof message === 'function' ? message() : message,
       requestIds: requestIds.slice(-MAX_REQUEST_IDS),
     };
     this.#alerts.push(alert);

@@ -73,6 +73,13 @@ export function maskingFromPolicy(policy: Policy | null | undefined): MaskingOpt
 /** What one exchange's masking found: credential values to scrub from everything else. */
 export class SecretSet {
   readonly values: string[] = [];
+  /** The first credential seen (a key or token, not a cookie): what identifies the caller. */
+  credential: string | undefined;
+
+  addCredential(value: string): void {
+    if (this.credential === undefined && value !== '') this.credential = value;
+    this.add(value);
+  }
 
   add(value: string): void {
     if (value.length >= MIN_SCRUB_LENGTH && !this.values.includes(value)) this.values.push(value);
@@ -142,8 +149,9 @@ export class Masker {
       if (!this.#queryParams.has(name)) continue;
 
       const value = pair.slice(eq + 1);
+      const decoded = /[%+]/.test(value) ? safeDecode(value) : value;
       secrets.add(value);
-      if (/[%+]/.test(value)) secrets.add(safeDecode(value));
+      secrets.addCredential(decoded);
       pairs[i] = `${rawName}=${MASK}`;
       changed = true;
     }
@@ -173,11 +181,11 @@ function maskHeaderValue(name: string, value: string, secrets: SecretSet): strin
 
   const scheme = /^(Bearer|Basic|Digest|Token|ApiKey)\s+(.+)$/i.exec(value);
   if (scheme) {
-    secrets.add(scheme[2]!);
+    secrets.addCredential(scheme[2]!);
     secrets.add(value);
     return `${scheme[1]} ${MASK}`;
   }
-  secrets.add(value);
+  secrets.addCredential(value);
   return MASK;
 }
 

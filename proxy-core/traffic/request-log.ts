@@ -7,6 +7,7 @@
  * rather than to raw exchanges, so they only ever see masked data.
  */
 
+import { createHmac, randomBytes } from 'node:crypto';
 import type { ExchangeHooks, ExchangeRecord, CapturedBody } from '../server/exchange.ts';
 import type {
   LogQuery,
@@ -18,6 +19,12 @@ import { Masker, SecretSet } from './masking.ts';
 import { matchesQuery, normaliseQuery } from './log-filter.ts';
 
 export const DEFAULT_LOG_CAPACITY = 10_000;
+
+/**
+ * Keys the credential tags of this process. A plain hash of a guessable development key could be
+ * reversed by trying candidates; an HMAC under a key that never leaves memory cannot.
+ */
+const CREDENTIAL_TAG_KEY = randomBytes(32);
 export const DEFAULT_BODY_CAP = 64 * 1024;
 
 export interface RequestLogOptions {
@@ -160,6 +167,7 @@ function buildEntry(
   const queryAt = request.path.indexOf('?');
   const query = queryAt < 0 ? '' : masker.query(request.path.slice(queryAt + 1), secrets);
   const path = secrets.scrub(queryAt < 0 ? request.path : request.path.slice(0, queryAt));
+  const credential = secrets.credential;
   const responseHeaders = masker.headers(record.responseHeaders, secrets);
   scrubHeaderValues(responseHeaders, secrets);
 
@@ -186,6 +194,7 @@ function buildEntry(
   };
 
   if (typeof userAgent === 'string') entry.userAgent = userAgent;
+  if (credential !== undefined) entry.credentialTag = credentialTag(credential);
   if (annotations) {
     if (annotations.reason) entry.reason = annotations.reason;
     if (annotations.limit) entry.limit = annotations.limit;
@@ -206,6 +215,13 @@ function buildEntry(
     entry.responseBody = logBody(record.responseBody, responseType, bodyCap, masker, secrets);
   }
   return entry;
+}
+
+function credentialTag(credential: string): string {
+  return createHmac('sha256', CREDENTIAL_TAG_KEY)
+    .update(credential)
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 function buildUrl(scheme: string, host: string, port: number, path: string, query: string) {

@@ -37,6 +37,25 @@ describe('abuse alerts', () => {
     assert.deepEqual(raised[0]!.requestIds, ids);
   });
 
+  it('tells the keys of one consumer apart: colleagues with their own keys are no alert', () => {
+    const { alerts, send } = setup({ thresholds: { maxAddressesPerConsumer: 2 } });
+    const withKey = (key: string, n: number) => ({
+      clientAddress: `127.0.0.${n}`,
+      headers: { 'x-api-key': key },
+    });
+    send(ALLOWED, withKey('key-of-alice-one', 1));
+    send(ALLOWED, withKey('key-of-alice-one', 2));
+    send(ALLOWED, withKey('key-of-alice-two', 3));
+    send(ALLOWED, withKey('key-of-alice-two', 4));
+    assert.equal(alerts.list().length, 0, 'two keys, two addresses each');
+
+    send(ALLOWED, withKey('key-of-alice-one', 5));
+    const [alert] = alerts.list();
+    assert.equal(alert?.kind, 'key-many-addresses');
+    assert.match(alert?.message ?? '', /one key of alice was used from 3 client addresses/);
+    assert.equal(alert?.requestIds.length, 3);
+  });
+
   it('forgets addresses older than the window', () => {
     const { alerts, send, tick } = setup({
       thresholds: { maxAddressesPerConsumer: 2, windowMs: 10_000 },

@@ -197,4 +197,20 @@ describe('masking before storing', () => {
     assert.match(entry.url, /units=metric/);
     assert.match(entry.requestBody!.text, /"note":"hi"/);
   });
+
+  it('tags the credential used, the same tag for the same key, without revealing it', () => {
+    const log = new RequestLog();
+    const send = (headers: Record<string, string>, path = '/v1/x') => {
+      const record = exchange({ request: { headers, path } });
+      log.completed(record);
+      return log.get(record.request.id)!.credentialTag;
+    };
+    const a = send({ 'x-api-key': KEY });
+    assert.ok(a && a.length >= 12);
+    assert.equal(send({ 'x-api-key': KEY, cookie: 'x=12345678abc' }), a, 'cookies do not count');
+    assert.equal(send({}, `/v1/x?api_key=${KEY}`), a, 'same key in the query, same tag');
+    assert.notEqual(send({ authorization: `Bearer ${JWT}` }), a);
+    assert.equal(send({ 'user-agent': 'curl/8' }), undefined, 'no credential, no tag');
+    assert.ok(!KEY.includes(a!) && !a!.includes(KEY.slice(0, 6)));
+  });
 });

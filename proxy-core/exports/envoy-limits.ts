@@ -10,7 +10,8 @@ import type { WarningList } from './types.ts';
 
 type Doc = Record<string, unknown>;
 
-export const QUOTA_UNITS = { day: 'day', week: 'week', month: 'month' } as const;
+/** The ratelimit service's units run second to year; Envoy's unit enum has had no week. */
+export const QUOTA_UNITS = { day: 'day', month: 'month' } as const;
 
 export interface Bucket {
   consumer: string;
@@ -81,6 +82,14 @@ export function quotaDescriptors(
       const at = limitPath(view.index, l);
       const what = describeLimit(view.tier, limit);
       const unit = QUOTA_UNITS[limit.per as keyof typeof QUOTA_UNITS];
+      if (unit === undefined) {
+        warnings.add(
+          'period-unsupported',
+          at,
+          `${what}: the ratelimit service has no weekly unit (day, month or year); not exported`,
+        );
+        continue;
+      }
       if (seen.has(unit)) {
         warnings.add(
           'quota-dropped',

@@ -2,11 +2,11 @@
  * Envoy (v3 static configuration): a virtual host per API with one route per Tollgate route,
  * api_key_auth (or jwt_authn) identifying the consumer, per-route allowed clients for the tier
  * entitlements, local_ratelimit token buckets per consumer for second/minute/hour limits, and
- * the envoyproxy/ratelimit service's descriptor file for day/week/month quotas.
+ * the envoyproxy/ratelimit service's descriptor file for day and month quotas.
  *
- * Guarantees: without `includeKeys` the api_key_auth filter gets no credentials, which Envoy
- * refuses to load, so the file cannot be deployed until real keys are filled in; JWT keys are
- * then read from a JWKS file the user provides.
+ * Guarantees: without `includeKeys` the api_key_auth filter gets no credentials, so no key is
+ * accepted (every request gets 401) until the user fills real ones in; JWT keys are then read
+ * from a JWKS file the user provides.
  */
 
 import YAML from 'yaml';
@@ -114,7 +114,7 @@ export function exportEnvoy(policy: Policy, options: ExportOptions = {}): Export
   if (keyAuth && !options.includeKeys) {
     envoyDoc.commentBefore =
       ' Keys are not exported: add api_key_auth credentials ({ key, client: <consumer> })\n' +
-      ' before loading this file; Envoy refuses it without them.';
+      ' before loading this file; without them every request gets 401.';
   }
   const files = [{ name: 'envoy/envoy.yaml', content: envoyDoc.toString({ lineWidth: 0 }) }];
   if (quotas.length > 0) {

@@ -87,6 +87,7 @@ const EXPECTED: [ExportFormat, string, string][] = [
   ['envoy', 'rate-dropped', 'tiers[0].limits[0]'],
   ['envoy', 'quota-calendar', 'tiers[0].limits[3].algorithm'],
   ['envoy', 'quota-dropped', 'tiers[0].limits[4]'],
+  ['envoy', 'period-unsupported', 'tiers[0].limits[5]'],
   ['envoy', 'timezone-ignored', 'timezone'],
   ['envoy', 'jwt-dropped', 'apis[0].auth[1]'],
   ['envoy', 'mtls-dropped', 'apis[1].auth[0]'],

@@ -122,6 +122,17 @@ export class PolicyService {
    * policy it starts with and for edits of the policy file.
    */
   record(document: unknown, source: PolicySource, summary?: string, parsed?: Policy): PolicyState {
+    // Restarting with the same file is not a change; the history only lists real ones.
+    const unchanged = JSON.stringify(this.#data().policy) === JSON.stringify(document);
+    if (!unchanged) this.#append(document, source, summary);
+
+    this.#parsed = parsed ?? null;
+    const inForce = this.parsed();
+    if (inForce) this.#options.onApplied?.(inForce);
+    return this.current();
+  }
+
+  #append(document: unknown, source: PolicySource, summary: string | undefined): void {
     this.#update((data) => {
       const last = data.policyHistory.at(-1);
       const revision: PolicyRevision = {
@@ -135,10 +146,6 @@ export class PolicyService {
       data.policyHistory.push(revision);
       if (data.policyHistory.length > MAX_REVISIONS) data.policyHistory.shift();
     });
-    this.#parsed = parsed ?? null;
-    const inForce = this.parsed();
-    if (inForce) this.#options.onApplied?.(inForce);
-    return this.current();
   }
 
   /** Newest first. */

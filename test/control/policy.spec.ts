@@ -119,6 +119,13 @@ describe('policy, consumers, keys and clock through the control API', () => {
     engine.resetUsage();
   });
 
+  it('adds no revision when the same document is recorded again (a restart, a saved file)', async () => {
+    const before = await client.policy.get();
+    const state = api.policy.record(before.policy, 'file');
+    assert.equal(state.revision, before.revision);
+    assert.equal((await client.policy.history()).revisions[0]!.id, before.revision);
+  });
+
   it('lists apis and tiers, creates consumers and switches their tier', async () => {
     assert.deepEqual(
       (await client.apis()).apis[0]!.routes.map((r) => r.name),

@@ -4,7 +4,8 @@
  * Guarantees: a parse error gets a problem+json answer (400, 431 for oversized headers, 408 for
  * slow ones) and closes that connection only; a connection that has not finished its first
  * request head within `headersMs` is answered 408 and closed, independently of Node's own
- * coarse (30 s) headers-timeout sweep; long uploads are not cut (no request timeout).
+ * coarse headers-timeout sweep; a keep-alive follow-up head gets `idleMs + headersMs`; long
+ * uploads are not cut (no request timeout).
  */
 
 import type { Server } from 'node:http';
@@ -34,7 +35,7 @@ export function guardServer(server: Server, options: GuardOptions): void {
     writeRawProblem(socket, clientErrorCode(error.code));
   });
 
-  guardFirstHead(server, options.headersMs);
+  guardRequestHeads(server, options.headersMs, options.idleMs);
 }
 
 function clientErrorCode(code: string | undefined): ProxyProblemCode {
@@ -43,29 +44,52 @@ function clientErrorCode(code: string | undefined): ProxyProblemCode {
   return 'BAD_REQUEST';
 }
 
-/** A deadline for the first request head of each connection, TLS handshake included. */
-function guardFirstHead(server: Server, headersMs: number): void {
+/**
+ * A deadline for every request head: `headersMs` from the connection's start (TLS handshake
+ * included) for the first; `idleMs + headersMs` from the end of the last response for each
+ * keep-alive follow-up, since the first byte of the next request is not observable here (the
+ * parser reads the socket natively) and an idle connection is closed silently at `idleMs`.
+ * Node's own headersTimeout is only swept every 30 s on a server created without options, and
+ * not at all on a server that never listens (the tunnel server).
+ */
+function guardRequestHeads(server: Server, headersMs: number, idleMs: number): void {
   const deadlines = new WeakMap<Duplex, NodeJS.Timeout>();
+  const inFlight = new WeakMap<Duplex, number>();
+
   const clear = (socket: Duplex) => {
     const timer = deadlines.get(socket);
     if (timer === undefined) return;
     clearTimeout(timer);
     deadlines.delete(socket);
   };
+  const arm = (socket: Duplex, ms: number) => {
+    const timer = setTimeout(() => {
+      deadlines.delete(socket);
+      // A pipelined request may have started meanwhile; its response must not be cut into.
+      if ((inFlight.get(socket) ?? 0) > 0) return;
+      writeRawProblem(socket, 'HEADERS_TIMEOUT');
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }, ms);
+    timer.unref();
+    deadlines.set(socket, timer);
+  };
 
   server.on('connection', (socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    const timer = setTimeout(() => {
-      deadlines.delete(socket);
-      writeRawProblem(socket, 'HEADERS_TIMEOUT');
-      setTimeout(() => socket.destroy(), 1000).unref();
-    }, headersMs);
-    timer.unref();
-    deadlines.set(socket, timer);
+    arm(socket, headersMs);
     socket.once('close', () => clear(socket));
   });
 
-  server.prependListener('request', (req) => clear(req.socket));
+  server.prependListener('request', (req, res) => {
+    const socket = req.socket;
+    clear(socket);
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, left);
+      if (left === 0 && !socket.destroyed && res.writableFinished) arm(socket, idleMs + headersMs);
+    });
+  });
   server.prependListener('connect', (req) => clear(req.socket));
   server.prependListener('upgrade', (req) => clear(req.socket));
 }

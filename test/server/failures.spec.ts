@@ -130,6 +130,25 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
     await expectServed();
   });
 
+  it('408: a keep-alive follow-up whose headers trickle in is cut too', async () => {
+    const socket = net.connect(proxyPort(), '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.write(`GET ${echo.url}/first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    while (!text.includes('"bodySha256"')) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const started = Date.now();
+    socket.write(`GET ${echo.url}/second HTTP/1.1\r\n`);
+    const drip = setInterval(() => socket.write('X-Drip: 1\r\n'), 100);
+    await new Promise((resolve) => socket.once('close', resolve));
+    clearInterval(drip);
+
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 4000, `cut after ${elapsed} ms; configured idle 800 + headers 600 ms`);
+    assert.match(text, /HTTP\/1\.1 408 [^]*"code":"HEADERS_TIMEOUT"/);
+    await expectServed();
+  });
+
   it('an idle CONNECT tunnel is closed', async () => {
     const { text, closedByServer, elapsedMs } = await rawExchange(
       proxyPort(),

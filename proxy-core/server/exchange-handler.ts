@@ -301,5 +301,6 @@ function toTarget(request: ExchangeRequest): RequestTarget {
 
 function misdirectDetail(arrival: Arrival): string | undefined {
   if (arrival.kind !== 'tunnel') return undefined;
-  return `This connection was opened to ${hostHeader(arrival.target.host, arrival.target.port, arrival.scheme)}.`;
+  const { target, scheme } = arrival;
+  return `This connection was opened to ${hostHeader(target.host, target.port, scheme)}.`;
 }

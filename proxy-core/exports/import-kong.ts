@@ -143,7 +143,7 @@ export function importKong(text: string, source = 'kong.yaml'): ImportResult {
     return {
       name: tierName,
       routes: [...(tierRoutes.get(tierName) ?? []), ...openRoutes],
-      limits: limits ?? [],
+      limits: named(tierName, limits ?? []),
     };
   });
 
@@ -198,6 +198,15 @@ function readAuthPlugin(
   } else if (plugin.name !== 'acl') {
     warn(at, `plugin "${String(plugin.name)}" has no Tollgate counterpart`);
   }
+}
+
+/** Limits default to `<tier>-<per>` names; two windows of one period need their own. */
+function named(tier: string, limits: LimitInput[]): (LimitInput & { name?: string })[] {
+  return limits.map((limit, i) =>
+    limits.some((other, j) => j !== i && other.per === limit.per)
+      ? { name: `${tier}-${limit.per}-${i + 1}`, ...limit }
+      : limit,
+  );
 }
 
 function routePattern(path: string, at: string, warn: (path: string, message: string) => void) {

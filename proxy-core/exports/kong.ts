@@ -68,14 +68,20 @@ export function exportKong(policy: Policy, options: ExportOptions = {}): ExportR
     consumers.push({ username: KONG_ANONYMOUS, ...(groups.length ? { acls: groups } : {}) });
   }
 
+  // The anonymous consumer counts against the anonymous tier's limits, like any consumer.
+  const tierOf = (consumer: Doc) =>
+    consumer.username === KONG_ANONYMOUS
+      ? [...anonymousTiers][0]
+      : policy.consumers.find((c) => c.name === consumer.username)?.tier;
+
   const document: Doc = { _format_version: '3.0', services, consumers };
   if (edition === 'enterprise') {
     document.consumer_groups = views
       .filter((view) => view.tier.limits.length > 0)
       .map((view) => ({ name: view.tier.name, plugins: [advancedLimits(view, warnings)] }));
     for (const consumer of consumers) {
-      const tier = policy.consumers.find((c) => c.name === consumer.username)?.tier;
-      if (tier && document.consumer_groups) consumer.groups = [{ name: tier }];
+      const tier = tierOf(consumer);
+      if (tier) consumer.groups = [{ name: tier }];
     }
     // Consumers in a tier without limits point at no group; keep the file referentially whole.
     const named = new Set((document.consumer_groups as Doc[]).map((group) => group.name));
@@ -85,7 +91,7 @@ export function exportKong(policy: Policy, options: ExportOptions = {}): ExportR
     }
   } else {
     for (const consumer of consumers) {
-      const view = views.find((v) => v.consumers.some((c) => c.name === consumer.username));
+      const view = views.find((v) => v.tier.name === tierOf(consumer));
       const plugin = view ? ossLimits(view, warnings) : undefined;
       if (plugin) consumer.plugins = [plugin];
     }

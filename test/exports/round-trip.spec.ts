@@ -74,6 +74,15 @@ describe('kong export then import', () => {
     });
   }
 
+  it('keeps every window of every tier and the anonymous tier through Kong Enterprise', () => {
+    const exported = exportPolicy(lossy, 'kong', { includeKeys: true, kongEdition: 'enterprise' });
+    const imported = importKong(exported.files[0]!.content).policy;
+    const windows = (p: Policy) =>
+      p.tiers.map((t) => t.limits.map((l) => `${l.requests}/${l.per}`));
+    assert.deepEqual(windows(imported), windows(lossy));
+    assert.equal(imported.apis[0]!.anonymousTier, 'basic');
+  });
+
   it('reads what the export could not carry as the export reported it', () => {
     const exported = exportPolicy(examplePolicy(), 'kong', { includeKeys: true });
     const imported = importKong(exported.files[0]!.content).policy;

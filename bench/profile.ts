@@ -4,7 +4,8 @@
  * and the share of time by area (Node internals, TLS, Tollgate's own code, dependencies).
  *
  * Usage: node --import tsx bench/profile.ts [--target tollgate|reference] [--protocol http|https]
- *          [--seconds 10] [--out DIR]
+ *          [--seconds 10] [--out DIR] [--no-traffic]
+ * --no-traffic runs Tollgate without the request log, metrics and control API (the proxy alone).
  * The .cpuprofile is kept in DIR (default: the OS temp folder) for Chrome DevTools.
  */
 
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'http' },
     seconds: { type: 'string', default: '10' },
     out: { type: 'string', default: os.tmpdir() },
+    'no-traffic': { type: 'boolean', default: false },
   },
 });
 const target = values.target as 'tollgate' | 'reference';
@@ -55,7 +57,10 @@ try {
 
   const profileDir = path.join(tmp, 'profile');
   const flags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  const proxy = await startProxy(target, context, { nodeFlags: flags });
+  const proxy = await startProxy(target, context, {
+    nodeFlags: flags,
+    noTraffic: values['no-traffic']!,
+  });
   if ('skipped' in proxy) throw new Error(`${target}: ${proxy.skipped}`);
   const result = await drive(context, protocol, proxy);
   await proxy.stop();
@@ -67,7 +72,8 @@ try {
 
   const profile = JSON.parse(await readFile(kept, 'utf8')) as { nodes: ProfileNode[] };
   process.stdout.write(
-    `${target} ${protocol}: ${Math.round(result.rps)} req/s under the profiler ` +
+    `${target} ${protocol}: ${Math.round(result.rps)} req/s, ${result.requests} requests ` +
+      `measured, under the profiler ` +
       `(slower than unprofiled)\nprofile: ${kept}\n\n${summarize(profile.nodes)}\n`,
   );
 } finally {

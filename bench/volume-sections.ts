@@ -46,12 +46,14 @@ export async function bigBodySection(
       '--bytes',
       String(bytes),
     ];
-    try {
-      const stdout = await runToEnd(nodeArgs('transfer.ts', args), 240_000);
-      return { transfer: JSON.parse(stdout.trim()) as TransferResult, rssMb: await rss.stop() };
-    } finally {
-      await rss.stop();
-    }
+    // The sampler stops whether the transfer succeeds or not.
+    const settled = await runToEnd(nodeArgs('transfer.ts', args), 240_000).then(
+      (stdout) => ({ stdout }),
+      (error: Error) => ({ error }),
+    );
+    const rssMb = await rss.stop();
+    if ('error' in settled) throw settled.error;
+    return { transfer: JSON.parse(settled.stdout.trim()) as TransferResult, rssMb };
   }).catch((error: Error) => ({ skipped: `failed: ${error.message}` }));
 
   if ('skipped' in measured) return { ...outcome, notes: [`skipped: ${measured.skipped}`] };

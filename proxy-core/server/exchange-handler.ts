@@ -38,7 +38,7 @@ import {
   type UpstreamBase,
 } from './routing.ts';
 import { hostHeader, type RequestTarget } from './target.ts';
-import type { UpstreamDeadlines } from './upstream-deadlines.ts';
+import type { DeadlineSweep } from './deadline-sweep.ts';
 
 export interface ExchangeSettings {
   hooks: ExchangeHooks;
@@ -48,7 +48,7 @@ export interface ExchangeSettings {
   captureBodyBytes: number;
   /** For WebSocket handshakes; HTTP requests use `deadlines`, which holds the same time. */
   upstreamMs: number;
-  deadlines: UpstreamDeadlines;
+  deadlines: DeadlineSweep<http.ClientRequest>;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   log: Logger;

@@ -21,7 +21,7 @@ import type { ExchangeHooks } from './exchange.ts';
 import { ExchangeHandler, type ExchangeSettings } from './exchange-handler.ts';
 import { FORWARD_ARRIVAL, parseUpstreamBase, type Arrival, type UpstreamBase } from './routing.ts';
 import { guardServer } from './server-guards.ts';
-import { UpstreamDeadlines } from './upstream-deadlines.ts';
+import { upstreamDeadlines } from './deadline-sweep.ts';
 import { relayUpgrade } from './websocket-relay.ts';
 
 export interface ProxyServerOptions {
@@ -90,7 +90,7 @@ export class ProxyServer {
       ),
       captureBodyBytes: options.captureBodyBytes ?? 65_536,
       upstreamMs,
-      deadlines: new UpstreamDeadlines(upstreamMs),
+      deadlines: upstreamDeadlines(upstreamMs),
       httpAgent: new http.Agent({
         keepAlive: true,
         maxSockets: 256,

@@ -11,6 +11,7 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
+import { DeadlineSweep } from './deadline-sweep.ts';
 import { writeRawProblem, type ProxyProblemCode } from './proxy-problems.ts';
 
 export interface GuardOptions {
@@ -53,43 +54,40 @@ function clientErrorCode(code: string | undefined): ProxyProblemCode {
  * not at all on a server that never listens (the tunnel server).
  */
 function guardRequestHeads(server: Server, headersMs: number, idleMs: number): void {
-  const deadlines = new WeakMap<Duplex, NodeJS.Timeout>();
   const inFlight = new WeakMap<Duplex, number>();
-
-  const clear = (socket: Duplex) => {
-    const timer = deadlines.get(socket);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    deadlines.delete(socket);
+  const expire = (socket: Duplex) => {
+    // A pipelined request may have started meanwhile; its response must not be cut into.
+    if ((inFlight.get(socket) ?? 0) > 0 || socket.destroyed) return;
+    writeRawProblem(socket, 'HEADERS_TIMEOUT');
+    setTimeout(() => socket.destroy(), 1000).unref();
   };
-  const arm = (socket: Duplex, ms: number) => {
-    const timer = setTimeout(() => {
-      deadlines.delete(socket);
-      // A pipelined request may have started meanwhile; its response must not be cut into.
-      if ((inFlight.get(socket) ?? 0) > 0) return;
-      writeRawProblem(socket, 'HEADERS_TIMEOUT');
-      setTimeout(() => socket.destroy(), 1000).unref();
-    }, ms);
-    timer.unref();
-    deadlines.set(socket, timer);
+  const firstHead = new DeadlineSweep<Duplex>(headersMs, expire);
+  const nextHead = new DeadlineSweep<Duplex>(idleMs + headersMs, expire);
+  const settle = (socket: Duplex) => {
+    firstHead.settle(socket);
+    nextHead.settle(socket);
   };
 
   server.on('connection', (socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    arm(socket, headersMs);
-    socket.once('close', () => clear(socket));
+    firstHead.watch(socket);
+    socket.once('close', () => settle(socket));
+  });
+  server.on('close', () => {
+    firstHead.stop();
+    nextHead.stop();
   });
 
   server.prependListener('request', (req, res) => {
     const socket = req.socket;
-    clear(socket);
+    settle(socket);
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
     res.once('close', () => {
       const left = (inFlight.get(socket) ?? 1) - 1;
       inFlight.set(socket, left);
-      if (left === 0 && !socket.destroyed && res.writableFinished) arm(socket, idleMs + headersMs);
+      if (left === 0 && !socket.destroyed && res.writableFinished) nextHead.watch(socket);
     });
   });
-  server.prependListener('connect', (req) => clear(req.socket));
-  server.prependListener('upgrade', (req) => clear(req.socket));
+  server.prependListener('connect', (req) => settle(req.socket));
+  server.prependListener('upgrade', (req) => settle(req.socket));
 }

@@ -240,10 +240,7 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
     assert.equal(problemOf(refused).code, 'UPSTREAM_TLS_ERROR');
     await expectServed();
 
-    const lenient = await startTestTollgate({
-      dataDir: proxy.dataDir,
-      insecureUpstreamHosts: ['127.0.0.1'],
-    });
+    const lenient = await startTestTollgate({ insecureUpstreamHosts: ['127.0.0.1'] });
     try {
       const accepted = await curl([
         '-x',

@@ -19,7 +19,8 @@ Options:
   --reverse URL --port N    also listen on port N and send every request there to URL
   --insecure-upstream HOST  accept an upstream certificate that does not verify, for HOST only
                             (repeatable)
-  --policy FILE             policy file (accepted; applied once the policy engine is wired in)
+  --policy FILE             the policy to enforce (YAML or JSON); edits apply as you save, an
+                            invalid edit is refused and the previous policy stays in force
   --data-dir DIR            where Tollgate keeps its data (default: the per-user app data folder)
   -v, --verbose             debug logging on stderr`;
 
@@ -55,9 +56,6 @@ export const serveCommand: Command = {
         host: listenHost,
       });
     }
-    if (values.policy)
-      log.warn('--policy is not applied yet by this build', { file: values.policy });
-
     const reverseTarget = values.reverse;
     const tollgate = await startTollgate({
       dataDir: resolveDataDir(values['data-dir']),
@@ -75,6 +73,7 @@ export const serveCommand: Command = {
           }
         : {}),
       insecureUpstreamHosts: values['insecure-upstream'] ?? [],
+      ...(values.policy ? { policyFile: values.policy } : {}),
     });
 
     stdout(banner(tollgate, reverseTarget));
@@ -93,6 +92,7 @@ function banner(tollgate: Tollgate, reverseTarget: string | undefined): string {
     ...(tollgate.reverseUrl
       ? [`  Reverse proxy:  ${tollgate.reverseUrl} -> ${reverseTarget}`]
       : []),
+    ...(tollgate.control ? [`  Control API:    ${tollgate.control.url}`] : []),
     `  CA certificate: ${tollgate.ca.certPath}`,
     '',
     'Paste into the shell of the client you test:',

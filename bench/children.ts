@@ -135,8 +135,12 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map(stop));
 }
 
-export function installCleanupHandlers(): void {
-  process.once('exit', killAll);
+/** `alsoOnExit` must be synchronous (an 'exit' handler cannot wait), e.g. removing a temp dir. */
+export function installCleanupHandlers(alsoOnExit: () => void = () => undefined): void {
+  process.once('exit', () => {
+    killAll();
+    alsoOnExit();
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       killAll();

@@ -9,6 +9,7 @@
  * The .cpuprofile is kept in DIR (default: the OS temp folder) for Chrome DevTools.
  */
 
+import { rmSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,8 +39,8 @@ interface ProfileNode {
   children?: number[];
 }
 
-installCleanupHandlers();
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'tollgate-profile-'));
+installCleanupHandlers(() => rmSync(tmp, { recursive: true, force: true }));
 try {
   const pki = await writeBenchPki(tmp);
   const upstream = await startWithReadyLine<{ http: number; https: number }>(

@@ -7,6 +7,7 @@
  * figures for people, not assertions. It exits 1 only when the bench itself could not run.
  */
 
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,10 +31,10 @@ const { values } = parseArgs({
   strict: true,
 });
 
-installCleanupHandlers();
 const lengths = runLengths(values.quick!);
 const started = Date.now();
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'tollgate-bench-'));
+installCleanupHandlers(() => rmSync(tmp, { recursive: true, force: true }));
 let exitCode = 0;
 
 try {

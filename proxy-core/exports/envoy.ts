@@ -15,6 +15,7 @@ import {
   tierViews,
   tiersEntitledTo,
   warnKeysIncluded,
+  warnTiersWithoutConsumers,
   warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
@@ -40,6 +41,7 @@ export function exportEnvoy(policy: Policy, options: ExportOptions = {}): Export
   if (options.includeKeys) warnKeysIncluded(policy, warnings);
 
   const buckets = localBuckets(views, warnings);
+  warnTiersWithoutConsumers(views, warnings, 'Envoy');
   const quotas = quotaDescriptors(policy, views, warnings);
   const keyAuth = policy.apis.some((api) => api.auth.some((m) => m.type === 'apiKey'));
   const jwt = keyAuth

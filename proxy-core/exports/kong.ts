@@ -14,6 +14,7 @@ import {
   tierViews,
   tiersEntitledTo,
   warnKeysIncluded,
+  warnTiersWithoutConsumers,
   warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
@@ -96,6 +97,7 @@ export function exportKong(policy: Policy, options: ExportOptions = {}): ExportR
       if (plugin) consumer.plugins = [plugin];
     }
     warnTimezone(policy, warnings);
+    warnTiersWithoutConsumers(views, warnings, "Kong's rate-limiting", anonymousTiers);
   }
 
   const content = YAML.stringify(document, { lineWidth: 0, aliasDuplicateObjects: false });

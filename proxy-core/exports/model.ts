@@ -169,3 +169,22 @@ export function warnKeysIncluded(policy: Policy, warnings: WarningList): void {
       `(--include-keys); keep this file out of version control`,
   );
 }
+
+/** For targets that attach limits to consumers: a tier nobody is in has nowhere to put them. */
+export function warnTiersWithoutConsumers(
+  views: readonly TierView[],
+  warnings: WarningList,
+  target: string,
+  anonymousTiers: ReadonlySet<string> = new Set(),
+): void {
+  for (const view of views) {
+    if (view.consumers.length > 0 || view.tier.limits.length === 0) continue;
+    if (anonymousTiers.has(view.tier.name)) continue;
+    warnings.add(
+      'tier-limits-unattached',
+      `tiers[${view.index}].limits`,
+      `tier "${view.tier.name}" has no consumers; ${target} attaches limits to consumers, so ` +
+        'its limits are not written',
+    );
+  }
+}

@@ -6,7 +6,8 @@
  */
 
 import YAML from 'yaml';
-import type { ApiDefinition, Policy, RateLimitHeaderStyle } from '../policies/schema.ts';
+import { resolveRouteRef } from '../policies/references.ts';
+import type { ApiDefinition, Policy, RateLimitHeaderStyle, Tier } from '../policies/schema.ts';
 import { tierViews, tiersEntitledTo, warnUnsupportedFeatures } from './model.ts';
 import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
 
@@ -123,8 +124,30 @@ function apiDocument(policy: Policy, api: ApiDefinition, apiIndex: number, warni
     'x-tollgate-api': api.name,
     ...(api.upstream ? { 'x-tollgate-upstream': api.upstream } : {}),
     ...(api.anonymousTier ? { 'x-tollgate-anonymous-tier': api.anonymousTier } : {}),
-    'x-tollgate-tiers': policy.tiers,
+    'x-tollgate-tiers': tiersForApi(policy, api),
   };
+}
+
+/**
+ * The tiers as this API's document can hold them: route references to other APIs would not
+ * resolve when the document is imported alone, so they are narrowed to this API's routes.
+ */
+function tiersForApi(policy: Policy, api: ApiDefinition): Tier[] {
+  const narrow = (refs: readonly string[]) =>
+    refs.flatMap((ref) => {
+      const keys = resolveRouteRef(policy, ref);
+      const own = keys.filter((key) => key.startsWith(`${api.name}.`));
+      return own.length === keys.length ? (own.length ? [ref] : []) : own;
+    });
+  return policy.tiers.map((tier) => ({
+    ...tier,
+    routes: narrow(tier.routes),
+    limits: tier.limits.flatMap((limit) => {
+      if (limit.routes === undefined) return [limit];
+      const routes = narrow(limit.routes);
+      return routes.length ? [{ ...limit, routes }] : [];
+    }),
+  }));
 }
 
 /** `/v1/forecast/*` → `/v1/forecast/{p1}`; `**` also becomes one parameter. */

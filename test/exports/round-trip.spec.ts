@@ -168,6 +168,25 @@ describe('openapi export then import', () => {
     );
   });
 
+  it('writes one document per API, each importable alone (tiers narrowed to its routes)', () => {
+    const { files } = exportPolicy(lossy, 'openapi');
+    assert.deepEqual(
+      files.map((f) => f.name),
+      ['openapi/shop.yaml', 'openapi/certs.yaml'],
+    );
+    const certs = importOpenApi(files[1]!.content, files[1]!.name).policy;
+    assert.deepEqual(
+      certs.tiers.map((t) => [t.name, [...(resolveRouteRefs(certs, t.routes) ?? [])]]),
+      [
+        ['basic', []],
+        ['gold', ['certs.read']],
+        ['trial', ['certs.read']],
+      ],
+    );
+    // gold's limit counting only shop.order has no place in the certs document.
+    assert.equal(certs.tiers[1]!.limits.length, lossy.tiers[1]!.limits.length - 1);
+  });
+
   it('imports a plain OpenAPI document: servers, apiKey schemes, operations', () => {
     const doc = {
       openapi: '3.1.0',

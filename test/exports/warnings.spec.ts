@@ -73,6 +73,7 @@ const EXPECTED: [ExportFormat, string, string][] = [
   ['kong', 'period-unsupported', 'tiers[0].limits[5]'],
   ['kong', 'burst-dropped', 'tiers[1].limits[2].burst'],
   ['kong', 'timezone-ignored', 'timezone'],
+  ['kong', 'tier-limits-unattached', 'tiers[2].limits'],
   // Tyk
   ['tyk', 'hosts-dropped', 'apis[0].hosts'],
   ['tyk', 'auth-dropped', 'apis[0].auth[1]'],
@@ -93,6 +94,7 @@ const EXPECTED: [ExportFormat, string, string][] = [
   ['envoy', 'mtls-dropped', 'apis[1].auth[0]'],
   ['envoy', 'cost-ignored', 'apis[0].routes[2].cost'],
   ['envoy', 'upstream-missing', 'apis[1].upstream'],
+  ['envoy', 'tier-limits-unattached', 'tiers[2].limits'],
   // AWS
   ['aws', 'hosts-not-mapped', 'apis[0].hosts'],
   ['aws', 'key-header-fixed', 'apis[0].auth[0].header'],

@@ -8,7 +8,6 @@
 import path from 'node:path';
 import { app, dialog, type BrowserWindow } from 'electron';
 import { startTollgate, type Tollgate } from '../../proxy-core/app.ts';
-import { readControlEndpoint } from '../../proxy-core/control/endpoint-file.ts';
 import { createLogger, type Logger } from '../../proxy-core/log/logger.ts';
 import { defaultDataDir } from '../../proxy-core/util/data-dir.ts';
 import type { TollgateDesktopApi } from '../preload/api.d.ts';
@@ -45,12 +44,13 @@ async function start(): Promise<void> {
   const log = createLogger({ level: 'info', write: writeLine }, 'desktop');
 
   try {
-    lockDown(originOf(appUrl) ?? APP_ORIGIN, log);
+    const uiOrigin = originOf(appUrl) ?? APP_ORIGIN;
+    lockDown(uiOrigin, log);
     if (!devServerUrl) serveRenderer(path.join(import.meta.dirname, '../renderer'));
     installAppMenu();
 
-    core = await startTollgate({ dataDir, log });
-    const startup = await controlStartup(dataDir, log);
+    core = await startTollgate({ dataDir, log, allowedOrigins: [uiOrigin] });
+    const startup = controlStartup(core);
 
     mainWindow = showWindow(startup);
     createTray(() => showWindow(startup));
@@ -76,20 +76,14 @@ function showWindow(startup: TollgateDesktopApi | null = null): BrowserWindow {
   return mainWindow;
 }
 
-/** The control API's URL and token, as the core wrote them for local clients. */
-async function controlStartup(dataDir: string, log: Logger): Promise<TollgateDesktopApi | null> {
-  try {
-    const endpoint = await readControlEndpoint(dataDir);
-    const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
-    return {
-      controlUrl: `http://${host}:${endpoint.port}`,
-      token: endpoint.token,
-      appVersion: app.getVersion(),
-    };
-  } catch (error) {
-    log.error('control API not found; the UI cannot connect', { error });
-    return null;
-  }
+/** What the window needs to reach the control API; the core started it for this process. */
+function controlStartup(tollgate: Tollgate): TollgateDesktopApi | null {
+  if (!tollgate.control) return null;
+  return {
+    controlUrl: tollgate.control.url,
+    token: tollgate.control.token,
+    appVersion: app.getVersion(),
+  };
 }
 
 /** Quitting waits for the core to stop (flushing the store, releasing the data dir). */

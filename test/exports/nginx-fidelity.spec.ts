@@ -6,7 +6,8 @@ import { PolicyEngine } from '../../proxy-core/policies/engine.ts';
 import type { Policy } from '../../proxy-core/policies/schema.ts';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate.ts';
 import { startHttpUpstream, type TestUpstream } from '../support/upstream.ts';
-import { examplePolicy } from '../policies/helpers.ts';
+import YAML from 'yaml';
+import { fixtureText, policyFrom } from '../policies/helpers.ts';
 import {
   nginxPrefix,
   nginxTest,
@@ -18,22 +19,24 @@ import {
 /**
  * The example policy with its free minute limit as a leaky bucket (GCRA, burst 4: five back to
  * back), the algorithm NGINX's limit_req implements; pro keeps its token bucket, which NGINX
- * expresses exactly. Both sides send to the same local upstream.
+ * expresses exactly. A small token-bucket tier (2/minute + burst 2: four tokens) shows the
+ * bucket's edge within a few requests. Both sides send to the same local upstream.
  */
 function fidelityPolicy(upstream: string): Policy {
-  const policy = examplePolicy();
-  const [free, pro] = policy.tiers;
-  return {
-    ...policy,
-    apis: policy.apis.map((api) => ({ ...api, upstream })),
-    tiers: [
-      {
-        ...free!,
-        limits: [{ ...free!.limits[0]!, algorithm: 'gcra', burst: 4 }, free!.limits[1]!],
-      },
-      pro!,
-    ],
+  const document = YAML.parse(fixtureText('example.yaml')) as {
+    apis: { upstream: string }[];
+    tiers: { name: string; routes: string[]; limits: Record<string, unknown>[] }[];
+    consumers: { name: string; tier: string; keys: string[] }[];
   };
+  document.apis[0]!.upstream = upstream;
+  Object.assign(document.tiers[0]!.limits[0]!, { algorithm: 'gcra', burst: 4 });
+  document.tiers.push({
+    name: 'trial',
+    routes: ['read'],
+    limits: [{ requests: 2, per: 'minute', burst: 2, algorithm: 'token-bucket' }],
+  });
+  document.consumers.push({ name: 'acme-trial', tier: 'trial', keys: [TRIAL] });
+  return policyFrom(YAML.stringify(document));
 }
 
 interface Step {
@@ -47,6 +50,7 @@ interface Step {
 
 const FREE = 'free-key-123';
 const PRO = 'pro-key-456';
+const TRIAL = 'trial-key-789';
 
 const SEQUENCE: Step[] = [
   { label: 'no key', method: 'GET', path: '/v1/forecast/paris' },
@@ -70,6 +74,12 @@ const SEQUENCE: Step[] = [
   { label: 'pro POST', method: 'POST', path: '/v1/alerts', key: PRO },
   { label: 'pro bulk', method: 'GET', path: '/v1/history/2020', key: PRO },
   { label: 'pro read by query', method: 'GET', path: '/v1/forecast/rome', key: PRO, via: 'query' },
+  ...Array.from({ length: 5 }, (_, i): Step => ({
+    label: `trial bucket #${i + 1}`,
+    method: 'GET',
+    path: `/v1/forecast/town-${i}`,
+    key: TRIAL,
+  })),
 ];
 
 interface Answer {
@@ -174,7 +184,8 @@ describe('nginx export behaves like Tollgate', { timeout: 60_000 }, () => {
     const statuses = fromTollgate.map((a) => a.status);
     assert.deepEqual(statuses.slice(0, 5), [401, 401, 404, 403, 403]);
     assert.deepEqual(statuses.slice(5, 12), [200, 200, 200, 200, 200, 429, 429]);
-    assert.deepEqual(statuses.slice(12), [200, 200, 200]);
+    assert.deepEqual(statuses.slice(12, 15), [200, 200, 200]);
+    assert.deepEqual(statuses.slice(15), [200, 200, 200, 200, 429]);
 
     for (const [i, step] of SEQUENCE.entries()) {
       const status = fromTollgate[i]!.status;

@@ -75,7 +75,9 @@ export function verdict(
   if (value === undefined || !Number.isFinite(value))
     return `goal ${symbol(op)} ${goal}${unit}: n/a`;
   const met = op === '>=' ? value >= goal : op === '<=' ? value <= goal : value < goal;
-  return `${fixed(value)}${unit} ${symbol(op)} ${goal}${unit} ${met ? 'PASS' : 'MISS'}`;
+  // Three decimals below 10, so 0.797 against a goal of 0.8 does not print as "0.80 … MISS".
+  const shown = Math.abs(value) < 10 ? value.toFixed(3) : fixed(value);
+  return `${shown}${unit} ${symbol(op)} ${goal}${unit} ${met ? 'PASS' : 'MISS'}`;
 }
 
 function symbol(op: Comparison): string {

@@ -69,6 +69,9 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
     return outcome;
   }
 
+  outcome.notes.push(
+    "off: startTollgate's bare-proxy mode (no store, engine, log or control API); on: as serve runs",
+  );
   await inProcessFigures(outcome, context.quick);
   const kept = on.result.rps / off.result.rps;
   outcome.rows.push(off.row('log+metrics off'));

@@ -8,7 +8,7 @@
  * uploads are not cut (no request timeout).
  */
 
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
 import { DeadlineSweep } from './deadline-sweep.ts';
@@ -78,15 +78,21 @@ function guardRequestHeads(server: Server, headersMs: number, idleMs: number): v
     nextHead.stop();
   });
 
+  // One listener per server, not a closure per request: it finds its socket through the map.
+  const socketOf = new WeakMap<ServerResponse, Duplex>();
+  function responseClosed(this: ServerResponse): void {
+    const socket = socketOf.get(this)!;
+    const left = (inFlight.get(socket) ?? 1) - 1;
+    inFlight.set(socket, left);
+    if (left === 0 && !socket.destroyed && this.writableFinished) nextHead.watch(socket);
+  }
+
   server.prependListener('request', (req, res) => {
     const socket = req.socket;
     settle(socket);
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      const left = (inFlight.get(socket) ?? 1) - 1;
-      inFlight.set(socket, left);
-      if (left === 0 && !socket.destroyed && res.writableFinished) nextHead.watch(socket);
-    });
+    socketOf.set(res, socket);
+    res.once('close', responseClosed);
   });
   server.prependListener('connect', (req) => settle(req.socket));
   server.prependListener('upgrade', (req) => settle(req.socket));

@@ -65,7 +65,7 @@ export class ConnectTunnels {
       return;
     }
 
-    this.#track(raw);
+    this.track(raw);
     raw.setTimeout(this.#options.idleMs, () => raw.destroy());
     raw.write('HTTP/1.1 200 Connection Established\r\n\r\n');
 
@@ -73,7 +73,7 @@ export class ConnectTunnels {
     else raw.once('data', (first: Buffer) => this.#dispatch(raw, target, first));
   }
 
-  /** Ends every open tunnel, for shutdown. */
+  /** Ends every open tunnel and tracked socket, for shutdown. */
   destroyAll(): void {
     for (const socket of this.#open) socket.destroy();
   }
@@ -113,7 +113,7 @@ export class ConnectTunnels {
           requestCert: askForCertificate,
           rejectUnauthorized: false,
         });
-        this.#track(secure);
+        this.track(secure);
         secure.on('error', (error) => {
           log.debug('TLS handshake with client failed', { host: target.host, error });
           secure.destroy();
@@ -128,7 +128,8 @@ export class ConnectTunnels {
     );
   }
 
-  #track(socket: Duplex): void {
+  /** Adds a socket to those `destroyAll` ends: tunnels, and upgraded WebSocket connections. */
+  track(socket: Duplex): void {
     this.#open.add(socket);
     socket.once('close', () => this.#open.delete(socket));
   }

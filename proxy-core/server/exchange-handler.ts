@@ -15,6 +15,7 @@ import http, {
 } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
 import { BodyTap } from './body-tap.ts';
 import {
@@ -52,6 +53,8 @@ export interface ExchangeSettings {
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   log: Logger;
+  /** Keeps a long-lived socket (an upgraded WebSocket) where shutdown will find it. */
+  track(socket: Duplex): void;
 }
 
 export class ExchangeHandler {

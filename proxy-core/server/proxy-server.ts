@@ -104,6 +104,7 @@ export class ProxyServer {
         scheduling: 'lifo',
       }),
       log,
+      track: (socket) => tunnels.track(socket),
     };
     const reverseBase = options.reverse ? parseUpstreamBase(options.reverse.target) : undefined;
     const handler = new ExchangeHandler(settings);

@@ -28,6 +28,7 @@ export function relayUpgrade(
   arrival: Arrival,
 ): void {
   socket.on('error', (error) => settings.log.debug('websocket client socket error', { error }));
+  settings.track(socket);
 
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     writeRawProblem(socket, 'BAD_REQUEST', 'Only WebSocket upgrades are proxied.');

@@ -125,3 +125,37 @@ describe('WebSocket pass-through', { timeout: 60_000 }, () => {
     assert.equal(next.status, 200, 'the next request is still served');
   });
 });
+
+describe('WebSocket shutdown', { timeout: 30_000 }, () => {
+  it('closing the proxy ends upgraded connections instead of waiting for them', async () => {
+    const upstream = await startWebSocketUpstream();
+    const proxy = await startTestTollgate({ hostMap: { 'ws.example.test': upstream.url } });
+    try {
+      const socket = await new Promise<Socket>((resolve, reject) => {
+        const request = http.request({
+          host: '127.0.0.1',
+          port: proxy.tollgate.proxy.port,
+          path: 'http://ws.example.test/chat',
+          headers: {
+            host: 'ws.example.test',
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-version': '13',
+            'sec-websocket-key': KEY,
+          },
+        });
+        request.on('upgrade', (_res, upgraded) => resolve(upgraded));
+        request.on('error', reject);
+        request.end();
+      });
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+
+      const started = Date.now();
+      await proxy.stop();
+      await closed;
+      assert.ok(Date.now() - started < 3000, 'close did not wait for the open WebSocket');
+    } finally {
+      await upstream.close();
+    }
+  });
+});

@@ -8,13 +8,9 @@
  * with a routable target is reported to `completed` exactly once.
  */
 
-import http, {
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
-import https from 'node:https';
-import { isIP } from 'node:net';
+import type http from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
 import { BodyTap } from './body-tap.ts';
@@ -40,6 +36,7 @@ import {
 } from './routing.ts';
 import { hostHeader, type RequestTarget } from './target.ts';
 import type { DeadlineSweep } from './deadline-sweep.ts';
+import { measureConnection, openUpstream, type ConnectionTiming } from './upstream-request.ts';
 
 export interface ExchangeSettings {
   hooks: ExchangeHooks;
@@ -112,7 +109,7 @@ class Exchange {
   #error: string | undefined;
   #requestTap: BodyTap | undefined;
   #responseTap: BodyTap | undefined;
-  #upstreamMs: number | undefined;
+  readonly #timing: ConnectionTiming;
   #responseHeaders: OutgoingHttpHeaders = {};
   #upstreamRequest: http.ClientRequest | undefined;
   #upstream: Upstream | undefined;
@@ -123,7 +120,9 @@ class Exchange {
     readonly res: ServerResponse,
     readonly request: ExchangeRequest,
     readonly arrival: Arrival,
-  ) {}
+  ) {
+    this.#timing = { startedAt: request.startedAt, timings: {} };
+  }
 
   run(): void {
     (this.res as ServerResponse & Carrier)[EXCHANGE] = this;
@@ -199,50 +198,26 @@ class Exchange {
       return;
     }
 
-    const upstreamRequest: http.ClientRequest & Carrier = this.#openUpstream(upstream, verdict);
+    const upstreamRequest: http.ClientRequest & Carrier = openUpstream(
+      settings,
+      this.req,
+      request,
+      this.arrival,
+      upstream,
+      verdict,
+    );
     this.#upstream = upstream;
     this.#upstreamRequest = upstreamRequest;
     upstreamRequest[EXCHANGE] = this;
     upstreamRequest.on('response', Exchange.onUpstreamResponse);
     upstreamRequest.on('error', Exchange.onUpstreamError);
+    if (settings.hooks.completed) measureConnection(upstreamRequest, this.#timing);
     settings.deadlines.watch(upstreamRequest);
 
     // pipe rather than pipeline: an upstream failure must not destroy the client's socket,
     // which still has to carry the 502. A client that leaves is seen in #finish.
     this.#requestTap = this.#tap(req);
     req.pipe(upstreamRequest);
-  }
-
-  #openUpstream(upstream: Upstream, verdict: ForwardVerdict): http.ClientRequest {
-    const { settings, req, request, arrival } = this;
-    const headers = endToEndHeaders(req.headers);
-    headers.host =
-      arrival.kind === 'reverse'
-        ? hostHeader(upstream.host, upstream.port, upstream.scheme)
-        : hostHeader(request.host, request.port, request.scheme);
-    for (const name of verdict.removeRequestHeaders ?? []) delete headers[name.toLowerCase()];
-    for (const [name, value] of Object.entries(verdict.setRequestHeaders ?? {})) {
-      headers[name.toLowerCase()] = value;
-    }
-
-    const options: https.RequestOptions = {
-      method: req.method,
-      host: upstream.host,
-      port: upstream.port,
-      path: upstream.path,
-      headers,
-    };
-    if (upstream.scheme === 'http') return http.request({ ...options, agent: settings.httpAgent });
-
-    const insecure =
-      settings.insecureUpstreamHosts.has(upstream.host) ||
-      settings.insecureUpstreamHosts.has(request.host);
-    return https.request({
-      ...options,
-      agent: settings.httpsAgent,
-      servername: isIP(upstream.host) ? undefined : upstream.host,
-      rejectUnauthorized: !insecure,
-    });
   }
 
   #upstreamFailed(error: NodeJS.ErrnoException): void {
@@ -256,7 +231,7 @@ class Exchange {
     const { res } = this;
     const verdict = this.#verdict as ForwardVerdict;
     this.settings.deadlines.settle(this.#upstreamRequest!);
-    this.#upstreamMs = Date.now() - this.request.startedAt;
+    this.#timing.timings.upstream = Date.now() - this.request.startedAt;
     upstreamRes[EXCHANGE] = this;
     upstreamRes.on('error', Exchange.onUpstreamBodyError);
 
@@ -316,7 +291,7 @@ class Exchange {
       responseHeaders: this.#responseHeaders as ExchangeRecord['responseHeaders'],
       requestBytes: this.#requestTap?.bytes ?? 0,
       responseBytes: this.#responseTap?.bytes ?? 0,
-      timings: { upstream: this.#upstreamMs, total: Date.now() - request.startedAt },
+      timings: { ...this.#timing.timings, total: Date.now() - request.startedAt },
       requestBody: this.#requestTap?.captured(),
       responseBody: this.#responseTap?.captured(),
       error: this.#error ?? (res.writableFinished ? undefined : 'CLIENT_ABORTED'),

@@ -134,7 +134,9 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
     assert.equal(record.requestBody?.bytes.toString(), 'a body l');
     assert.equal(record.requestBody?.truncated, true);
     assert.equal(record.responseBytes, Buffer.byteLength(result.body));
-    assert.ok(record.timings.total >= 0 && (record.timings.upstream ?? -1) >= 0);
+    const { connect, upstream: firstByte, total } = record.timings;
+    assert.ok(connect !== undefined, 'a fresh upstream socket has a connect time');
+    assert.ok(firstByte !== undefined && connect <= firstByte && firstByte <= total);
   });
 
   it('an async verdict can send the request to another upstream and set response headers', async () => {

@@ -1,0 +1,99 @@
+/**
+ * The request to the upstream: end-to-end headers plus the verdict's edits, the Host the
+ * upstream should see, and TLS verified unless the host is on the insecure allowlist.
+ */
+
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { isIP, type Socket } from 'node:net';
+import type { ExchangeRequest, ExchangeTimings, ForwardVerdict } from './exchange.ts';
+import type { ExchangeSettings } from './exchange-handler.ts';
+import { endToEndHeaders } from './hop-by-hop.ts';
+import type { Arrival, Upstream } from './routing.ts';
+import { hostHeader } from './target.ts';
+
+export function openUpstream(
+  settings: ExchangeSettings,
+  req: IncomingMessage,
+  request: ExchangeRequest,
+  arrival: Arrival,
+  upstream: Upstream,
+  verdict: ForwardVerdict,
+): http.ClientRequest {
+  const headers = endToEndHeaders(req.headers);
+  // A reverse proxy names the upstream; a forward proxy keeps the host the client asked for,
+  // also when the host map sends it elsewhere (like curl --resolve).
+  headers.host =
+    arrival.kind === 'reverse'
+      ? hostHeader(upstream.host, upstream.port, upstream.scheme)
+      : hostHeader(request.host, request.port, request.scheme);
+  for (const name of verdict.removeRequestHeaders ?? []) delete headers[name.toLowerCase()];
+  for (const [name, value] of Object.entries(verdict.setRequestHeaders ?? {})) {
+    headers[name.toLowerCase()] = value;
+  }
+
+  const options: https.RequestOptions = {
+    method: req.method,
+    host: upstream.host,
+    port: upstream.port,
+    path: upstream.path,
+    headers,
+  };
+  if (upstream.scheme === 'http') return http.request({ ...options, agent: settings.httpAgent });
+
+  const insecure =
+    settings.insecureUpstreamHosts.has(upstream.host) ||
+    settings.insecureUpstreamHosts.has(request.host);
+  return https.request({
+    ...options,
+    agent: settings.httpsAgent,
+    servername: isIP(upstream.host) ? undefined : upstream.host,
+    rejectUnauthorized: !insecure,
+  });
+}
+
+/** Where DNS, connect and TLS times of a fresh upstream socket are written. */
+export interface ConnectionTiming {
+  startedAt: number;
+  timings: Omit<ExchangeTimings, 'total'>;
+}
+
+const TIMING = Symbol('tollgate.connectionTiming');
+interface Timed {
+  [TIMING]?: ConnectionTiming;
+}
+
+/**
+ * Records connection phases when the request gets a new socket; a reused keep-alive socket has
+ * none. Listeners are shared functions reading their target from the emitter, not closures.
+ */
+export function measureConnection(request: http.ClientRequest, timing: ConnectionTiming): void {
+  (request as http.ClientRequest & Timed)[TIMING] = timing;
+  request.once('socket', onSocket);
+}
+
+function onSocket(this: http.ClientRequest & Timed, socket: Socket & Timed): void {
+  if (!socket.connecting) return;
+  socket[TIMING] = this[TIMING];
+  socket.once('lookup', onLookup);
+  socket.once('connect', onConnect);
+  socket.once('secureConnect', onSecureConnect);
+}
+
+function onLookup(this: Socket & Timed): void {
+  const timing = this[TIMING];
+  if (timing) timing.timings.dns = Date.now() - timing.startedAt;
+}
+
+function onConnect(this: Socket & Timed): void {
+  const timing = this[TIMING];
+  if (timing) timing.timings.connect = Date.now() - timing.startedAt;
+  // A plain socket is done here; it outlives this exchange in the keep-alive pool.
+  if (!('encrypted' in this)) this[TIMING] = undefined;
+}
+
+function onSecureConnect(this: Socket & Timed): void {
+  const timing = this[TIMING];
+  if (timing) timing.timings.tls = Date.now() - timing.startedAt;
+  this[TIMING] = undefined;
+}

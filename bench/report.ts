@@ -83,7 +83,7 @@ function addThroughput(table: BenchTable, rows: ThroughputRow[], protocol: Proto
     const toReference = ratio(result.rps, rps('reference'));
     const toMitmdump = ratio(result.rps, rps('mitmdump'));
     const targets =
-      target === 'tollgate'
+      target === 'tollgate' || target === 'tollgate-bare'
         ? [
             '×ref ' + verdict(toReference, '>=', GOALS[protocol].reference),
             '×mitm ' + verdict(toMitmdump, '>=', GOALS[protocol].mitmdump),
@@ -121,8 +121,10 @@ function header(context: BenchContext, seconds: number): string {
 
 function legend(): string {
   return [
-    'direct: the load generator straight to the upstream. reference: bench/reference-proxy.ts, a',
-    'minimal hand-written Node forward proxy + in-process MITM. mitmdump: Debian mitmproxy.',
+    'direct: the load generator straight to the upstream. tollgate: as `tollgate serve` runs it',
+    '(store, policy engine with no policy, request log, metrics, control API). tollgate-bare: the',
+    "proxy alone (startTollgate's bare-proxy mode). reference: bench/reference-proxy.ts, a minimal",
+    'hand-written Node forward proxy + in-process MITM. mitmdump: Debian mitmproxy.',
     '×direct/×ref/×mitm: req/s divided by that row. RSS: peak VmRSS of the proxy during its run.',
     "CPU µs/req: the proxy process's user+system CPU over the measured run, per request; it",
     'moves far less than req/s when other work shares the cores.',

@@ -15,7 +15,8 @@ import {
 } from './children.ts';
 import type { BenchContext } from './context.ts';
 
-export type TargetName = 'direct' | 'tollgate' | 'reference' | 'mitmdump';
+/** `tollgate` runs as `serve` does; `tollgate-bare` is the proxy alone (no store, engine, log). */
+export type TargetName = 'direct' | 'tollgate' | 'tollgate-bare' | 'reference' | 'mitmdump';
 
 export interface ProxyTarget {
   name: TargetName;
@@ -52,6 +53,8 @@ export async function startProxy(
   try {
     if (name === 'reference') return await startReference(context, tollgate.nodeFlags);
     if (name === 'mitmdump') return await startMitmdump(context);
+    if (name === 'tollgate-bare')
+      return await startTollgate(context, { ...tollgate, noTraffic: true });
     return await startTollgate(context, tollgate);
   } catch (error) {
     if (error instanceof UnavailableError) return { skipped: error.message };
@@ -79,7 +82,8 @@ async function startTollgate(context: BenchContext, options: TollgateOptions) {
     // Tollgate verifies upstream TLS; the bench upstream's CA is added, nothing is disabled.
     { env: { NODE_EXTRA_CA_CERTS: context.pki.caCertPath } },
   );
-  return { name: 'tollgate' as const, ...handle(started), caPath: started.ready.caPath, dataDir };
+  const name: TargetName = options.noTraffic ? 'tollgate-bare' : 'tollgate';
+  return { name, ...handle(started), caPath: started.ready.caPath, dataDir };
 }
 
 async function startMitmdump(context: BenchContext): Promise<ProxyTarget> {

@@ -24,7 +24,13 @@ export interface ThroughputRow {
   skipped?: string;
 }
 
-export const TARGETS: TargetName[] = ['direct', 'tollgate', 'reference', 'mitmdump'];
+export const TARGETS: TargetName[] = [
+  'direct',
+  'tollgate',
+  'tollgate-bare',
+  'reference',
+  'mitmdump',
+];
 
 export async function measureThroughput(context: BenchContext): Promise<ThroughputRow[]> {
   const rows: ThroughputRow[] = [];

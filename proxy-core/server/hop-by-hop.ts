@@ -38,7 +38,10 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
 export const endToEndResponseHeaders = endToEndHeaders;
 
 function namedByConnection(value: string | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+  // The usual values name nothing beyond the always-dropped headers: skip the Set.
+  if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') {
+    return undefined;
+  }
   const names = new Set<string>();
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();

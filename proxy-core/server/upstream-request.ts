@@ -32,20 +32,26 @@ export function openUpstream(
     headers[name.toLowerCase()] = value;
   }
 
-  const options: https.RequestOptions = {
-    method: req.method,
-    host: upstream.host,
-    port: upstream.port,
-    path: upstream.path,
-    headers,
-  };
-  if (upstream.scheme === 'http') return http.request({ ...options, agent: settings.httpAgent });
+  if (upstream.scheme === 'http') {
+    return http.request({
+      method: req.method,
+      host: upstream.host,
+      port: upstream.port,
+      path: upstream.path,
+      headers,
+      agent: settings.httpAgent,
+    });
+  }
 
   const insecure =
     settings.insecureUpstreamHosts.has(upstream.host) ||
     settings.insecureUpstreamHosts.has(request.host);
   return https.request({
-    ...options,
+    method: req.method,
+    host: upstream.host,
+    port: upstream.port,
+    path: upstream.path,
+    headers,
     agent: settings.httpsAgent,
     servername: isIP(upstream.host) ? undefined : upstream.host,
     rejectUnauthorized: !insecure,

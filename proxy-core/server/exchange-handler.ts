@@ -171,10 +171,11 @@ class Exchange {
     this.#requestTap = this.#tap(this.req);
     this.req.resume();
 
-    const headers = {
-      ...verdict.headers,
-      'content-length': String(Buffer.byteLength(verdict.body)),
-    };
+    // Lower-cased so a verdict's own Content-Length cannot end up sent twice.
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(verdict.headers))
+      headers[name.toLowerCase()] = value;
+    headers['content-length'] = String(Buffer.byteLength(verdict.body));
     this.#responseHeaders = headers;
     this.res.writeHead(verdict.status, headers);
     this.res.end(verdict.body);

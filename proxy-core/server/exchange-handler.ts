@@ -109,8 +109,9 @@ class Exchange {
   #error: string | undefined;
   #requestTap: BodyTap | undefined;
   #responseTap: BodyTap | undefined;
-  readonly #timing: ConnectionTiming;
-  #responseHeaders: OutgoingHttpHeaders = {};
+  #timing: ConnectionTiming | undefined;
+  #upstreamMs: number | undefined;
+  #responseHeaders: OutgoingHttpHeaders | undefined;
   #upstreamRequest: http.ClientRequest | undefined;
   #upstream: Upstream | undefined;
 
@@ -120,9 +121,7 @@ class Exchange {
     readonly res: ServerResponse,
     readonly request: ExchangeRequest,
     readonly arrival: Arrival,
-  ) {
-    this.#timing = { startedAt: request.startedAt, timings: {} };
-  }
+  ) {}
 
   run(): void {
     (this.res as ServerResponse & Carrier)[EXCHANGE] = this;
@@ -212,7 +211,10 @@ class Exchange {
     upstreamRequest[EXCHANGE] = this;
     upstreamRequest.on('response', Exchange.onUpstreamResponse);
     upstreamRequest.on('error', Exchange.onUpstreamError);
-    if (settings.hooks.completed) measureConnection(upstreamRequest, this.#timing);
+    if (settings.hooks.completed) {
+      this.#timing = { startedAt: request.startedAt, timings: {} };
+      measureConnection(upstreamRequest, this.#timing);
+    }
     settings.deadlines.watch(upstreamRequest);
 
     // pipe rather than pipeline: an upstream failure must not destroy the client's socket,
@@ -232,7 +234,7 @@ class Exchange {
     const { res } = this;
     const verdict = this.#verdict as ForwardVerdict;
     this.settings.deadlines.settle(this.#upstreamRequest!);
-    this.#timing.timings.upstream = Date.now() - this.request.startedAt;
+    this.#upstreamMs = Date.now() - this.request.startedAt;
     upstreamRes[EXCHANGE] = this;
     upstreamRes.on('error', Exchange.onUpstreamBodyError);
 
@@ -289,10 +291,14 @@ class Exchange {
       request,
       annotations: this.#verdict?.annotations,
       status: res.headersSent ? res.statusCode : 0,
-      responseHeaders: this.#responseHeaders as ExchangeRecord['responseHeaders'],
+      responseHeaders: (this.#responseHeaders ?? {}) as ExchangeRecord['responseHeaders'],
       requestBytes: this.#requestTap?.bytes ?? 0,
       responseBytes: this.#responseTap?.bytes ?? 0,
-      timings: { ...this.#timing.timings, total: Date.now() - request.startedAt },
+      timings: {
+        ...this.#timing?.timings,
+        upstream: this.#upstreamMs,
+        total: Date.now() - request.startedAt,
+      },
       requestBody: this.#requestTap?.captured(),
       responseBody: this.#responseTap?.captured(),
       error: this.#error ?? (res.writableFinished ? undefined : 'CLIENT_ABORTED'),

@@ -43,7 +43,8 @@ consumers:
 export async function enforcementSection(context: BenchContext): Promise<SectionOutcome> {
   const outcome: SectionOutcome = {
     title:
-      'Enforcement on vs off · tollgate, HTTP forward, API key + route + 2 limits that never refuse',
+      'Enforcement on vs off · tollgate, HTTP forward, ' +
+      'API key + route + 2 limits that never refuse',
     rows: [],
     notes: [],
   };

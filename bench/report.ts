@@ -115,7 +115,8 @@ function header(context: BenchContext, seconds: number): string {
   return [
     `Tollgate bench${context.quick ? ' (--quick: short smoke run, figures are rough)' : ''}`,
     `${new Date().toISOString()} · node ${process.version} · ${os.cpus().length} CPUs · ` +
-      `load average ${load1!.toFixed(2)} at the end · ${Math.round(seconds)} s in all · loopback only`,
+      `load average ${load1!.toFixed(2)} at the end · ` +
+      `${Math.round(seconds)} s in all · loopback only`,
   ].join('\n');
 }
 

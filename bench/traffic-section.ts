@@ -70,7 +70,8 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
   }
 
   outcome.notes.push(
-    "off: startTollgate's bare-proxy mode (no store, engine, log or control API); on: as serve runs",
+    "off: startTollgate's bare-proxy mode (no store, engine, log or control API); " +
+      'on: as serve runs',
   );
   await inProcessFigures(outcome, context.quick);
   const kept = on.result.rps / off.result.rps;
@@ -101,7 +102,8 @@ function addProbeRows(outcome: SectionOutcome, probe: ProbeResult | { skipped: s
   });
   outcome.notes.push(
     `control probe: ${probe.samples} calls on one keep-alive connection; last log query returned ` +
-      `${probe.logEntries ?? '?'} entries (log holds ${probe.logSize ?? '?'}/${probe.logCapacity ?? '?'})`,
+      `${probe.logEntries ?? '?'} entries ` +
+      `(log holds ${probe.logSize ?? '?'}/${probe.logCapacity ?? '?'})`,
   );
   if (probe.firstError) outcome.notes.push(`control probe: first error: ${probe.firstError}`);
 }

@@ -6,7 +6,8 @@
  *
  * Usage: node --import tsx bench/transfer.ts --proxy-port P --ca FILE --authority HOST:PORT
  *          --bytes N
- * Prints one JSON line: { bytes, uploadSeconds, uploadReceived, downloadSeconds, downloadReceived }.
+ * Prints one JSON line:
+ * { bytes, uploadSeconds, uploadReceived, downloadSeconds, downloadReceived }.
  */
 
 import http from 'node:http';

@@ -86,7 +86,9 @@ export async function requestLogSection(
   count: number,
 ): Promise<SectionOutcome> {
   const outcome: SectionOutcome = {
-    title: `${count.toLocaleString('en-US')} requests with the request log on · tollgate, HTTP forward`,
+    title:
+      `${count.toLocaleString('en-US')} requests with the request log on · ` +
+      'tollgate, HTTP forward',
     rows: [],
     notes: [],
   };

@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { StatusResponse } from '../../proxy-core/contract/control-api.ts';
+import { ControlApiError, createControlClient } from '../../proxy-core/control/client.ts';
 import { resolveControlConnection } from './control-connection.ts';
 
 interface StatusState {
@@ -9,8 +10,6 @@ interface StatusState {
   refresh(): Promise<void>;
 }
 
-// TODO(#4): call through the typed client in proxy-core/control/client.ts once it lands; this
-// placeholder speaks to one route only.
 export const useStatusStore = create<StatusState>((set) => ({
   status: null,
   error: null,
@@ -28,22 +27,14 @@ export const useStatusStore = create<StatusState>((set) => ({
 
 async function fetchStatus(): Promise<StatusResponse> {
   const { baseUrl, token } = resolveControlConnection();
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
+  if (!token) throw new Error('no control API token: open the address `tollgate serve` printed');
 
-  let response: Response;
   try {
-    response = await fetch(new URL('/api/status', baseUrl), { headers });
-  } catch {
-    throw new Error(`cannot reach the control API at ${baseUrl}`);
+    return await createControlClient({ baseUrl, token }).status();
+  } catch (error) {
+    // A problem answer carries its status and title; anything else means no answer at all.
+    if (error instanceof ControlApiError)
+      throw new Error(`control API answered ${error.message}`, { cause: error });
+    throw new Error(`cannot reach the control API at ${baseUrl}`, { cause: error });
   }
-
-  if (!response.ok) {
-    // Problem details (RFC 9457) carry a title; anything else gets the status line.
-    const body = (await response.json().catch(() => null)) as { title?: string } | null;
-    throw new Error(
-      `control API answered ${response.status}: ${body?.title ?? response.statusText}`,
-    );
-  }
-  return (await response.json()) as StatusResponse;
 }

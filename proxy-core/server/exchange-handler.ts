@@ -184,7 +184,7 @@ class Exchange {
     const { settings, req, request } = this;
     let upstream: Upstream | ProxyProblemCode;
     try {
-      upstream = chooseUpstream(toTarget(request), this.arrival, {
+      upstream = chooseUpstream(toTarget(request, verdict.path), this.arrival, {
         override: verdict.upstream,
         hostMap: settings.hostMap,
         ownPorts: settings.ownPorts,
@@ -313,8 +313,8 @@ class Exchange {
 
 function ignore(): void {}
 
-function toTarget(request: ExchangeRequest): RequestTarget {
-  return { scheme: request.scheme, host: request.host, port: request.port, path: request.path };
+function toTarget(request: ExchangeRequest, path = request.path): RequestTarget {
+  return { scheme: request.scheme, host: request.host, port: request.port, path };
 }
 
 function misdirectDetail(arrival: Arrival): string | undefined {

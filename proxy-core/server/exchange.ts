@@ -43,6 +43,8 @@ export interface ForwardVerdict {
   kind: 'forward';
   /** Base URL (`http://127.0.0.1:5000`) replacing the request's scheme, host and port. */
   upstream?: string;
+  /** Path and query to send upstream instead of the client's (e.g. a credential query removed). */
+  path?: string;
   removeRequestHeaders?: readonly string[];
   setRequestHeaders?: Readonly<Record<string, string>>;
   setResponseHeaders?: Readonly<Record<string, string>>;

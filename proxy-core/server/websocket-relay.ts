@@ -57,7 +57,8 @@ export function relayUpgrade(
       return;
     }
 
-    const upstream = chooseUpstream(target, arrival, {
+    const sent = verdict.path === undefined ? target : { ...target, path: verdict.path };
+    const upstream = chooseUpstream(sent, arrival, {
       override: verdict.upstream,
       hostMap: settings.hostMap,
       ownPorts: settings.ownPorts,

@@ -43,6 +43,9 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
               annotations: { decision: 'refused', reason: 'RATE_LIMITED' },
             };
           }
+          if (request.path.startsWith('/rewrite')) {
+            return { kind: 'forward', path: '/rewritten/items?page=2' };
+          }
           if (request.path.startsWith('/async')) {
             return Promise.resolve({
               kind: 'forward',
@@ -137,6 +140,22 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
     const { connect, upstream: firstByte, total } = record.timings;
     assert.ok(connect !== undefined, 'a fresh upstream socket has a connect time');
     assert.ok(firstByte !== undefined && connect <= firstByte && firstByte <= total);
+  });
+
+  it('a forward verdict can rewrite the path and query the upstream receives', async () => {
+    const result = await curl([
+      '-x',
+      proxy.proxyUrl,
+      '--cacert',
+      proxy.caPath,
+      'https://api.example.test/rewrite/items?api_key=secret&page=2',
+    ]);
+
+    assert.equal(result.status, 200, result.stderr);
+    assert.equal((JSON.parse(result.body) as EchoBody).url, '/rewritten/items?page=2');
+    // decide and the record still see what the client sent.
+    const request = seen.at(-1)!;
+    assert.equal(request.path, '/rewrite/items?api_key=secret&page=2');
   });
 
   it('an async verdict can send the request to another upstream and set response headers', async () => {

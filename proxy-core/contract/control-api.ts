@@ -329,6 +329,12 @@ interface Route<Params, Query, Body, Response> {
 
 type None = undefined;
 
+/** Options of an export; keys leave only when asked for (`includeKeys=true`). */
+export interface ExportQuery {
+  includeKeys?: 'true' | 'false';
+  kongEdition?: 'oss' | 'enterprise';
+}
+
 export interface ControlRoutes {
   'GET /api/status': Route<None, None, None, StatusResponse>;
   'GET /api/openapi.json': Route<None, None, None, Record<string, unknown>>;
@@ -372,7 +378,7 @@ export interface ControlRoutes {
   'GET /api/ca': Route<None, None, None, CaInfo>;
 
   'GET /api/exports': Route<None, None, None, { formats: string[] }>;
-  'GET /api/exports/:format': Route<{ format: string }, None, None, unknown>;
+  'GET /api/exports/:format': Route<{ format: string }, ExportQuery, None, unknown>;
 }
 
 export type RouteKey = keyof ControlRoutes;

@@ -5,6 +5,7 @@
 
 import type {
   ControlRoutes,
+  ExportQuery,
   LogQuery,
   PolicySource,
   RouteKey,
@@ -160,7 +161,8 @@ export function createControlClient(options: ControlClientOptions) {
     ca: () => request('GET /api/ca'),
     exports: {
       formats: () => request('GET /api/exports'),
-      get: (format: string) => request('GET /api/exports/:format', { params: { format } }),
+      get: (format: string, query: ExportQuery = {}) =>
+        request('GET /api/exports/:format', { params: { format }, query }),
     },
   };
 }

@@ -189,6 +189,21 @@ describe('policy, consumers, keys and clock through the control API', () => {
     assert.equal((await problemOf(client.exports.get('bogus'))).status, 404);
   });
 
+  it('leaves keys out of an export unless asked, then warns', async () => {
+    const withoutKeys = JSON.stringify(await client.exports.get('tollgate'));
+    assert.doesNotMatch(withoutKeys, /free-key-123/);
+
+    const withKeys = (await client.exports.get('tollgate', { includeKeys: 'true' })) as {
+      files: { content: string }[];
+      warnings: { code: string }[];
+    };
+    assert.match(withKeys.files[0]!.content, /free-key-123/);
+    assert.ok(withKeys.warnings.length > 0, 'exporting keys is warned about');
+
+    const bad = await problemOf(client.exports.get('kong', { kongEdition: 'gold' as 'oss' }));
+    assert.equal(bad.status, 400);
+  });
+
   it('reports store health and the policy revision in status', async () => {
     const status = await client.status();
     assert.deepEqual(status.store, { ok: true });

@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { EXPORT_FORMATS, exportPolicy, type ExportFormat } from '../../exports/index.ts';
-import type { ClockState } from '../../contract/control-api.ts';
+import type { ClockState, ExportQuery } from '../../contract/control-api.ts';
 import type { ControlContext } from '../context.ts';
 import { ControlError, need, notFound } from '../control-error.ts';
 import { defineRoute } from '../route.ts';
+
+const exportQuerySchema: z.ZodType<ExportQuery> = z.strictObject({
+  includeKeys: z.enum(['true', 'false']).optional(),
+  kongEdition: z.enum(['oss', 'enterprise']).optional(),
+});
 
 /** Ten years: further than any quota period, short of overflowing date arithmetic. */
 const MAX_ADVANCE_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -52,7 +57,8 @@ export const runtimeRoutes = [
 
   defineRoute('GET /api/exports/:format', {
     summary: 'The policy compiled for another gateway, with warnings for what it cannot express',
-    handle({ params }, ctx) {
+    query: exportQuerySchema,
+    handle({ params, query }, ctx) {
       if (!(EXPORT_FORMATS as readonly string[]).includes(params.format)) {
         throw notFound(`no export format '${params.format}' (try ${EXPORT_FORMATS.join(', ')})`);
       }
@@ -65,7 +71,10 @@ export const runtimeRoutes = [
           detail: 'load or PUT a policy first',
         });
       }
-      return exportPolicy(policy, params.format as ExportFormat);
+      return exportPolicy(policy, params.format as ExportFormat, {
+        includeKeys: query.includeKeys === 'true',
+        ...(query.kongEdition ? { kongEdition: query.kongEdition } : {}),
+      });
     },
   }),
 ];

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startControlApi, type ControlApi } from '../../proxy-core/control/server.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { ALLOWED, exchange } from '../traffic/exchange-records.ts';
 
 /**
@@ -24,18 +25,7 @@ describe('control API against pages in Chromium', { timeout: 90_000 }, () => {
     sitePort = (site.address() as { port: number }).port;
 
     api = await startControlApi({ port: 0, allowedOrigins: [`http://ui.test:${sitePort}`] });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--host-resolver-rules=MAP evil.test 127.0.0.1, MAP ui.test 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium({ hostRules: 'MAP evil.test 127.0.0.1, MAP ui.test 127.0.0.1' });
   });
 
   after(async () => {

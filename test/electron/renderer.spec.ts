@@ -3,9 +3,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startControlApi, type ControlApi } from '../../proxy-core/control/server.ts';
 import { Store } from '../../proxy-core/store/store.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { tempDir } from '../support/temp-dir.ts';
 import { buildApp } from './build-app.ts';
 
@@ -52,17 +53,7 @@ describe('renderer in Chromium against the real control API', { timeout: 240_000
   before(async () => {
     built = await buildApp();
     site = await serveFolder(path.join(built.dir, 'renderer'));
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, nssHomeTrusting } from '../support/chromium.ts';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate.ts';
 import { tempDir } from '../support/temp-dir.ts';
 import { startHttpUpstream, type TestUpstream } from '../support/upstream.ts';
-
-const run = promisify(execFile);
 
 const PAGE = '<!doctype html><title>through tollgate</title><p id="msg">hello from upstream</p>';
 
@@ -28,12 +23,8 @@ describe('headless Chromium through the proxy', { timeout: 90_000 }, () => {
     });
     proxy = await startTestTollgate({ hostMap: { 'page.example.test': upstream.url } });
 
-    // Chromium on Linux trusts what the user's NSS database trusts; this one lives in a temp HOME.
     home = await tempDir('tollgate-chromium-');
-    const nssdb = `sql:${path.join(home.dir, '.pki', 'nssdb')}`;
-    await mkdir(path.join(home.dir, '.pki', 'nssdb'), { recursive: true });
-    await run('certutil', ['-d', nssdb, '-N', '--empty-password']);
-    await run('certutil', ['-d', nssdb, '-A', '-t', 'C,,', '-n', 'tollgate', '-i', proxy.caPath]);
+    await nssHomeTrusting(home.dir, proxy.caPath);
   });
   after(async () => {
     await browser?.close();
@@ -43,19 +34,7 @@ describe('headless Chromium through the proxy', { timeout: 90_000 }, () => {
   });
 
   it('loads an HTTPS page through the proxy with no certificate error', async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      env: { ...process.env, HOME: home.dir },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        `--proxy-server=${proxy.proxyUrl}`,
-      ],
-    });
+    browser = await launchChromium({ home: home.dir, proxy: proxy.proxyUrl });
     const page = await browser.newPage();
 
     const response = await page.goto('https://page.example.test/welcome', { timeout: 20_000 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
-import { startTollgateProcess } from '../support/tollgate.ts';
+import { serveOnFreePorts } from '../support/tollgate.ts';
 import { startHttpUpstream, type EchoBody, type TestUpstream } from '../support/upstream.ts';
 import { curl } from '../server/clients.ts';
 
@@ -20,16 +20,7 @@ describe('tollgate serve', { timeout: 60_000 }, () => {
   });
 
   it('prints where it listens and env lines, proxies HTTPS with its CA, and stops on SIGTERM', async () => {
-    const serve = await startTollgateProcess([
-      '--proxy-port',
-      '0',
-      '--control-port',
-      '0',
-      '--data-dir',
-      data.dir,
-      '--map',
-      `api.example.test=${upstream.url}`,
-    ]);
+    const serve = await serveOnFreePorts(data.dir, ['--map', `api.example.test=${upstream.url}`]);
     try {
       const out = serve.stdout();
       assert.match(out, /Forward proxy: +http:\/\/127\.0\.0\.1:\d+/);
@@ -54,18 +45,7 @@ describe('tollgate serve', { timeout: 60_000 }, () => {
   });
 
   it('runs a reverse proxy with --reverse URL --port N', async () => {
-    const serve = await startTollgateProcess([
-      '--proxy-port',
-      '0',
-      '--control-port',
-      '0',
-      '--data-dir',
-      data.dir,
-      '--reverse',
-      upstream.url,
-      '--port',
-      '0',
-    ]);
+    const serve = await serveOnFreePorts(data.dir, ['--reverse', upstream.url, '--port', '0']);
     try {
       const reverseUrl = /Reverse proxy: +(\S+)/.exec(serve.stdout())?.[1];
       assert.ok(reverseUrl, serve.stdout());
@@ -92,14 +72,7 @@ describe('tollgate serve', { timeout: 60_000 }, () => {
   });
 
   it('says which port is taken instead of crashing', async () => {
-    const first = await startTollgateProcess([
-      '--proxy-port',
-      '0',
-      '--control-port',
-      '0',
-      '--data-dir',
-      data.dir,
-    ]);
+    const first = await serveOnFreePorts(data.dir);
     try {
       const port = new URL(first.proxyUrl).port;
       // Its own data dir, so only the port can be the conflict.

@@ -11,7 +11,7 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../support/temp-dir.ts';
-import { startTollgateProcess, type TollgateProcess } from '../support/tollgate.ts';
+import { serveOnFreePorts, type TollgateProcess } from '../support/tollgate.ts';
 import { startHttpUpstream, type EchoBody, type TestUpstream } from '../support/upstream.ts';
 
 const TOTAL = 200 * 1024 * 1024;
@@ -64,16 +64,7 @@ describe('streaming bodies in bounded memory', { timeout: 120_000 }, () => {
   before(async () => {
     upstream = await startHttpUpstream();
     data = await tempDir('tollgate-stream-');
-    serve = await startTollgateProcess([
-      '--proxy-port',
-      '0',
-      '--control-port',
-      '0',
-      '--data-dir',
-      data.dir,
-      '--map',
-      `bulk.example.test=${upstream.url}`,
-    ]);
+    serve = await serveOnFreePorts(data.dir, ['--map', `bulk.example.test=${upstream.url}`]);
     proxyPort = Number(new URL(serve.proxyUrl).port);
   });
   after(async () => {

@@ -65,6 +65,14 @@ export interface TollgateProcess {
   stop(): Promise<number | null>;
 }
 
+/** `bin/tollgate serve` on free proxy and control ports with `dataDir`, plus `args`. */
+export function serveOnFreePorts(dataDir: string, args: string[] = []): Promise<TollgateProcess> {
+  return startTollgateProcess([
+    ...['--proxy-port', '0', '--control-port', '0', '--data-dir', dataDir],
+    ...args,
+  ]);
+}
+
 /** `bin/tollgate serve ARGS` in a child process, resolved once it printed its env lines. */
 export function startTollgateProcess(args: string[]): Promise<TollgateProcess> {
   const child = spawn(process.execPath, [TOLLGATE_BIN, 'serve', ...args], { stdio: 'pipe' });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { writeFileDurably } from './durable-write.ts';
+import { readTextIfExists, writeFileDurably } from './durable-write.ts';
 
 /**
  * Keeps `<file>.bak`, the last copy of the data file known to be good: it is refreshed only
@@ -34,12 +34,7 @@ export class BackupRotation {
   }
 
   /** The backup's text, or null when there is none. */
-  async readText(): Promise<string | null> {
-    try {
-      return await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+  readText(): Promise<string | null> {
+    return readTextIfExists(this.path);
   }
 }

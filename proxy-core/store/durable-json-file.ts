@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
-import { writeFileDurably } from './durable-write.ts';
+import { readTextIfExists, writeFileDurably } from './durable-write.ts';
 
 /**
  * A lowdb adapter for one JSON file, durable and coalescing.
@@ -28,13 +27,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 
   /** The raw text, or null when the file does not exist. */
-  async readText(): Promise<string | null> {
-    try {
-      return await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+  readText(): Promise<string | null> {
+    return readTextIfExists(this.path);
   }
 
   write(data: T): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Crash-safe file replacement.
+ * Crash-safe file replacement, and reading such a file back (missing is null, not an error).
  *
  * Guarantees: after `writeFileDurably` resolves, the file holds exactly the new text and survives
  * a power cut or kill -9; at no moment does a reader see a missing, empty or half-written file,
@@ -7,7 +7,7 @@
  * atomic), is fsynced, renamed over the target, and the directory entry is fsynced too.
  */
 
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The temp file beside `file`; one fixed name, since one process owns a data dir (see lock). */
@@ -46,5 +46,15 @@ export async function syncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** The text of a file written this way, or null when there is none (yet). */
+export async function readTextIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }

@@ -77,6 +77,10 @@ export async function enforcementSection(context: BenchContext): Promise<Section
     outcome.rows.push(
       on.row('enforcement on', `added per-request cost ${verdict(added, '<=', 10, '%')}`),
     );
+    const cpu = (r: MeasuredRow) => Number(r.row('').cells['CPU µs/req'] || NaN);
+    const cpuAdded = (cpu(on) / cpu(off) - 1) * 100;
+    // req/s moves with whatever else runs on the machine; CPU per request moves far less.
+    outcome.notes.push(`added CPU per request: ${fixed(cpuAdded)}% (off/on CPU µs/req)`);
     for (const [name, r] of [
       ['off', off],
       ['on', on],

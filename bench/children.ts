@@ -4,9 +4,12 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freshBundle, ROOT } from '../bin/cli-bundle.mjs';
 
 const running = new Set<ChildProcess>();
 
@@ -19,6 +22,28 @@ export function nodeArgs(
   nodeFlags: string[] = [],
 ): [string, string[]] {
   return [process.execPath, [...nodeFlags, '--import', 'tsx', BENCH_DIR + script, ...args]];
+}
+
+/**
+ * A proxy under test, run the way `tollgate` runs: built by bin/tollgate's bundler (no tsx),
+ * under the node flags on bin/tollgate's shebang line. `nodeFlags` (`--cpu-prof`, …) follow.
+ */
+export async function builtNodeArgs(
+  script: string,
+  args: string[] = [],
+  nodeFlags: string[] = [],
+): Promise<[string, string[]]> {
+  const outDir = `node_modules/.tollgate-bench-${script.replace(/\.ts$/, '')}`;
+  const built = await freshBundle(`bench/${script}`, outDir);
+  if (!built) throw new Error(`cannot build bench/${script} into ${outDir}`);
+  return [process.execPath, [...binNodeFlags(), ...nodeFlags, built, ...args]];
+}
+
+/** The flags of `#!/usr/bin/env -S node FLAGS` in bin/tollgate. */
+export function binNodeFlags(): string[] {
+  const shebang = readFileSync(path.join(ROOT, 'bin', 'tollgate'), 'utf8').split('\n', 1)[0]!;
+  const words = shebang.trim().split(/\s+/);
+  return words.slice(words.indexOf('node') + 1);
 }
 
 export interface StartOptions {
@@ -194,7 +219,7 @@ function parseLine(line: string): Record<string, unknown> | null {
 }
 
 function label([file, args]: [string, string[]]): string {
-  const script = args.find((a) => a.endsWith('.ts'));
+  const script = args.find((a) => a.endsWith('.ts') || a.endsWith('.js'));
   return script ? script.split('/').pop()! : file.split('/').pop()!;
 }
 

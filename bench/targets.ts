@@ -1,14 +1,15 @@
 /**
  * The proxies under test, each started as its own process on 127.0.0.1: Tollgate, the
- * hand-written reference, and Debian's mitmdump when installed.
+ * hand-written reference, and Debian's mitmdump when installed. Both Node proxies run as
+ * bin/tollgate runs Tollgate (built JS, the same node flags), so ×ref compares code, not setup.
  */
 
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  builtNodeArgs,
   freePort,
-  nodeArgs,
   startWithPort,
   startWithReadyLine,
   UnavailableError,
@@ -65,7 +66,7 @@ export async function startProxy(
 async function startReference(context: BenchContext, nodeFlags?: string[]): Promise<ProxyTarget> {
   const args = ['--key', context.pki.leafKeyPath, '--cert', context.pki.leafChainPath];
   const started = await startWithReadyLine<{ port: number }>(
-    nodeArgs('reference-proxy.ts', [...args, '--ca', context.pki.caCertPath], nodeFlags),
+    await builtNodeArgs('reference-proxy.ts', [...args, '--ca', context.pki.caCertPath], nodeFlags),
   );
   return { name: 'reference', ...handle(started), caPath: context.pki.caCertPath };
 }
@@ -78,7 +79,7 @@ async function startTollgate(context: BenchContext, options: TollgateOptions) {
   for (const pair of options.map ?? []) args.push('--map', pair);
 
   const started = await startWithReadyLine<{ port: number; caPath: string }>(
-    nodeArgs('run-tollgate.ts', args, options.nodeFlags),
+    await builtNodeArgs('run-tollgate.ts', args, options.nodeFlags),
     // Tollgate verifies upstream TLS; the bench upstream's CA is added, nothing is disabled.
     { env: { NODE_EXTRA_CA_CERTS: context.pki.caCertPath } },
   );

@@ -4,13 +4,13 @@
  * outside the tier, since a usage plan cannot forbid a method.
  */
 
-import type { ApiDefinition, LimitDefinition, Policy } from '../policies/schema.ts';
+import type { ApiDefinition, Policy } from '../policies/schema.ts';
 import {
-  PERIOD_SECONDS,
-  describeLimit,
-  isQuotaPeriod,
-  limitPath,
+  bucketCapacity,
+  perSecond,
+  ratesAndQuotas,
   tiersEntitledTo,
+  warnDropped,
   type TierView,
 } from './model.ts';
 import type { WarningList } from './types.ts';
@@ -45,31 +45,16 @@ export function deniedRoutes(
 
 /** One throttle (rate per second + bucket) and one quota per plan. */
 export function usagePlanLimits(policy: Policy, view: TierView, warnings: WarningList): Doc {
-  const rates = view.tier.limits
-    .map((limit, index) => ({ limit, index }))
-    .filter(({ limit }) => !isQuotaPeriod(limit.per));
-  const quotas = view.tier.limits
-    .map((limit, index) => ({ limit, index }))
-    .filter(({ limit }) => isQuotaPeriod(limit.per));
-  const perSecond = (limit: LimitDefinition) => limit.requests / PERIOD_SECONDS[limit.per];
-  rates.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
-  quotas.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
+  const { rates, quotas } = ratesAndQuotas(view);
+  const [rate, ...otherRates] = rates;
+  const [quota, ...otherQuotas] = quotas;
 
   const result: Doc = {};
-  for (const [n, { limit, index }] of rates.entries()) {
-    const at = limitPath(view.index, index);
-    const what = describeLimit(view.tier, limit);
-    if (n > 0) {
-      warnings.add(
-        'throttle-dropped',
-        at,
-        `${what}: a usage plan has one throttle; kept the stricter one`,
-      );
-      continue;
-    }
-    const rate = Math.round(perSecond(limit) * 10_000) / 10_000;
-    const burst = awsBurst(limit);
-    result.Throttle = { RateLimit: rate, BurstLimit: burst };
+  if (rate) {
+    const { limit, at, what } = rate;
+    const perSec = Math.round(perSecond(limit) * 10_000) / 10_000;
+    const burst = bucketCapacity(limit);
+    result.Throttle = { RateLimit: perSec, BurstLimit: burst };
     if (
       limit.per !== 'second' ||
       limit.algorithm === 'sliding-window' ||
@@ -79,21 +64,19 @@ export function usagePlanLimits(policy: Policy, view: TierView, warnings: Warnin
         'rate-per-second',
         at,
         `${what}: API Gateway throttles a token bucket in requests per second; emitted ` +
-          `RateLimit ${rate}/s with BurstLimit ${burst}`,
+          `RateLimit ${perSec}/s with BurstLimit ${burst}`,
       );
     }
   }
-  for (const [n, { limit, index }] of quotas.entries()) {
-    const at = limitPath(view.index, index);
-    const what = describeLimit(view.tier, limit);
-    if (n > 0) {
-      warnings.add(
-        'quota-dropped',
-        at,
-        `${what}: a usage plan has one quota; kept the stricter one`,
-      );
-      continue;
-    }
+  warnDropped(
+    otherRates,
+    warnings,
+    'throttle-dropped',
+    'a usage plan has one throttle; kept the stricter one',
+  );
+
+  if (quota) {
+    const { limit, at, what } = quota;
     result.Quota = {
       Limit: limit.requests,
       Period: QUOTA_PERIODS[limit.per as keyof typeof QUOTA_PERIODS],
@@ -116,11 +99,11 @@ export function usagePlanLimits(policy: Policy, view: TierView, warnings: Warnin
       warnings.add('burst-dropped', `${at}.burst`, `${what}: quotas have no burst`);
     }
   }
+  warnDropped(
+    otherQuotas,
+    warnings,
+    'quota-dropped',
+    'a usage plan has one quota; kept the stricter one',
+  );
   return result;
-}
-
-/** The bucket holds what a spike may use at once. */
-function awsBurst(limit: LimitDefinition): number {
-  if (limit.algorithm === 'gcra' || limit.algorithm === 'leaky-bucket') return limit.burst + 1;
-  return limit.requests + limit.burst;
 }

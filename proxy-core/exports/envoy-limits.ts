@@ -5,7 +5,16 @@
  */
 
 import type { LimitDefinition, Policy } from '../policies/schema.ts';
-import { PERIOD_SECONDS, describeLimit, isQuotaPeriod, limitPath, type TierView } from './model.ts';
+import {
+  PERIOD_SECONDS,
+  bucketCapacity,
+  describeLimit,
+  isQuotaPeriod,
+  limitPath,
+  ratesAndQuotas,
+  warnDropped,
+  type TierView,
+} from './model.ts';
 import type { WarningList } from './types.ts';
 
 type Doc = Record<string, unknown>;
@@ -22,21 +31,9 @@ export interface Bucket {
 export function localBuckets(views: readonly TierView[], warnings: WarningList): Bucket[] {
   const buckets: Bucket[] = [];
   for (const view of views) {
-    const rates = view.tier.limits
-      .map((limit, index) => ({ limit, index }))
-      .filter(({ limit }) => !isQuotaPeriod(limit.per))
-      .sort((x, y) => rate(x.limit) - rate(y.limit));
-    for (const [n, { limit, index }] of rates.entries()) {
-      const at = limitPath(view.index, index);
-      const what = describeLimit(view.tier, limit);
-      if (n > 0) {
-        warnings.add(
-          'rate-dropped',
-          at,
-          `${what}: one local token bucket per consumer; kept the stricter limit`,
-        );
-        continue;
-      }
+    const [rate, ...otherRates] = ratesAndQuotas(view).rates;
+    if (rate) {
+      const { limit, at, what } = rate;
       const bucket = tokenBucket(limit);
       if (limit.algorithm === 'sliding-window' || limit.algorithm === 'fixed-window') {
         warnings.add(
@@ -48,20 +45,19 @@ export function localBuckets(views: readonly TierView[], warnings: WarningList):
       }
       for (const consumer of view.consumers) buckets.push({ consumer: consumer.name, bucket });
     }
+    warnDropped(
+      otherRates,
+      warnings,
+      'rate-dropped',
+      'one local token bucket per consumer; kept the stricter limit',
+    );
   }
   return buckets;
 }
 
-function rate(limit: LimitDefinition): number {
-  return limit.requests / PERIOD_SECONDS[limit.per];
-}
-
 /** Envoy refills at least every 50 ms, so fast rates add several tokens per fill. */
 function tokenBucket(limit: LimitDefinition): Doc & { max_tokens: number; fill_interval: string } {
-  const capacity =
-    limit.algorithm === 'gcra' || limit.algorithm === 'leaky-bucket'
-      ? limit.burst + 1
-      : limit.requests + limit.burst;
+  const capacity = bucketCapacity(limit);
   const interval = PERIOD_SECONDS[limit.per] / limit.requests;
   const tokens = Math.max(1, Math.ceil(0.05 / interval));
   const seconds = Math.round(interval * tokens * 1000) / 1000;

@@ -44,6 +44,52 @@ export function describeLimit(tier: Tier, limit: LimitDefinition): string {
   return `tier "${tier.name}", limit ${limit.requests}/${limit.per} (${limit.algorithm}${burst})`;
 }
 
+/** Requests per second a limit allows on average; orders limits from strictest. */
+export function perSecond(limit: LimitDefinition): number {
+  return limit.requests / PERIOD_SECONDS[limit.per];
+}
+
+/** What a spike may use at once when a limit becomes a token bucket. */
+export function bucketCapacity(limit: LimitDefinition): number {
+  if (limit.algorithm === 'gcra' || limit.algorithm === 'leaky-bucket') return limit.burst + 1;
+  return limit.requests + limit.burst;
+}
+
+/** A tier's limit with its policy path and its name for warnings. */
+export interface PlacedLimit {
+  limit: LimitDefinition;
+  at: string;
+  what: string;
+}
+
+/**
+ * The tier's rate limits (second, minute, hour) and quotas (day, week, month), each strictest
+ * first, for targets that carry one of each: the first is kept, the rest go to `warnDropped`.
+ */
+export function ratesAndQuotas(view: TierView): { rates: PlacedLimit[]; quotas: PlacedLimit[] } {
+  const placed = view.tier.limits.map((limit, index) => ({
+    limit,
+    at: limitPath(view.index, index),
+    what: describeLimit(view.tier, limit),
+  }));
+  const strictestFirst = (x: PlacedLimit, y: PlacedLimit) =>
+    perSecond(x.limit) - perSecond(y.limit);
+  return {
+    rates: placed.filter(({ limit }) => !isQuotaPeriod(limit.per)).sort(strictestFirst),
+    quotas: placed.filter(({ limit }) => isQuotaPeriod(limit.per)).sort(strictestFirst),
+  };
+}
+
+/** One warning per limit a target had no room for, `reason` saying what it kept instead. */
+export function warnDropped(
+  dropped: readonly PlacedLimit[],
+  warnings: WarningList,
+  code: string,
+  reason: string,
+): void {
+  for (const { at, what } of dropped) warnings.add(code, at, `${what}: ${reason}`);
+}
+
 export interface TierView {
   tier: Tier;
   index: number;

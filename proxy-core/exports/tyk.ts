@@ -7,14 +7,13 @@
  * then carry an empty `jwt_source`, which Tyk treats as "no key", refusing every token.
  */
 
-import type { ApiDefinition, LimitDefinition, Policy } from '../policies/schema.ts';
+import type { ApiDefinition, Policy } from '../policies/schema.ts';
 import {
   PERIOD_SECONDS,
-  describeLimit,
   explicitMethods,
-  isQuotaPeriod,
-  limitPath,
+  ratesAndQuotas,
   tierViews,
+  warnDropped,
   warnKeysIncluded,
   warnUnsupportedFeatures,
   type TierView,
@@ -206,21 +205,13 @@ function securityPolicy(policy: Policy, view: TierView, warnings: WarningList): 
 
 /** A policy holds one rate and one quota; the strictest of each is kept. */
 function tierLimits(policy: Policy, view: TierView, warnings: WarningList): Doc {
-  const perSecond = (limit: LimitDefinition) => limit.requests / PERIOD_SECONDS[limit.per];
-  const indexed = view.tier.limits.map((limit, index) => ({ limit, index }));
-  const rates = indexed.filter(({ limit }) => !isQuotaPeriod(limit.per));
-  const quotas = indexed.filter(({ limit }) => isQuotaPeriod(limit.per));
-  rates.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
-  quotas.sort((x, y) => perSecond(x.limit) - perSecond(y.limit));
+  const { rates, quotas } = ratesAndQuotas(view);
+  const [rate, ...otherRates] = rates;
+  const [quota, ...otherQuotas] = quotas;
 
   const result: Doc = { rate: -1, per: -1, quota_max: -1, quota_renewal_rate: -1 };
-  for (const [n, { limit, index }] of rates.entries()) {
-    const at = limitPath(view.index, index);
-    const what = describeLimit(view.tier, limit);
-    if (n > 0) {
-      warnings.add('rate-dropped', at, `${what}: a Tyk policy has one rate; kept the stricter one`);
-      continue;
-    }
+  if (rate) {
+    const { limit, at, what } = rate;
     Object.assign(result, { rate: limit.requests, per: PERIOD_SECONDS[limit.per] });
     if (limit.algorithm !== 'sliding-window') {
       warnings.add(
@@ -234,18 +225,15 @@ function tierLimits(policy: Policy, view: TierView, warnings: WarningList): Doc 
       warnings.add('burst-dropped', `${at}.burst`, `${what}: Tyk's rate has no burst; dropped`);
     }
   }
+  warnDropped(
+    otherRates,
+    warnings,
+    'rate-dropped',
+    'a Tyk policy has one rate; kept the stricter one',
+  );
 
-  for (const [n, { limit, index }] of quotas.entries()) {
-    const at = limitPath(view.index, index);
-    const what = describeLimit(view.tier, limit);
-    if (n > 0) {
-      warnings.add(
-        'quota-dropped',
-        at,
-        `${what}: a Tyk policy has one quota; kept the stricter one`,
-      );
-      continue;
-    }
+  if (quota) {
+    const { limit, at, what } = quota;
     Object.assign(result, {
       quota_max: limit.requests,
       quota_renewal_rate: PERIOD_SECONDS[limit.per],
@@ -257,6 +245,12 @@ function tierLimits(policy: Policy, view: TierView, warnings: WarningList): Doc 
         `not at the ${limit.per}'s boundary in ${policy.timezone}`,
     );
   }
+  warnDropped(
+    otherQuotas,
+    warnings,
+    'quota-dropped',
+    'a Tyk policy has one quota; kept the stricter one',
+  );
   return result;
 }
 

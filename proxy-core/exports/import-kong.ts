@@ -5,7 +5,6 @@
  * with its place in the Kong file.
  */
 
-import YAML from 'yaml';
 import type { Period, PolicyInput } from '../policies/schema.ts';
 import { KONG_ANONYMOUS } from './kong.ts';
 import { regexToPattern } from './path-regex.ts';
@@ -13,8 +12,11 @@ import { JWT_SECRET_PLACEHOLDER } from './tollgate.ts';
 import {
   finishImport,
   ImportError,
+  importWarnings,
+  isMapping,
+  parseSource,
   type ImportResult,
-  type ImportWarnings,
+  type ImportWarn,
 } from './import-result.ts';
 
 type Doc = Record<string, unknown>;
@@ -36,19 +38,12 @@ const WINDOW_PERIODS = new Map<number, Period>([
 ]);
 
 export function importKong(text: string, source = 'kong.yaml'): ImportResult {
-  let root: unknown;
-  try {
-    root = YAML.parse(text);
-  } catch (error) {
-    throw new ImportError(`${source}: not YAML or JSON: ${(error as Error).message}`);
-  }
-  if (!isDoc(root) || !Array.isArray(root.services)) {
+  const root = parseSource(text, source);
+  if (!isMapping(root) || !Array.isArray(root.services)) {
     throw new ImportError(`${source}: expected a decK file with a "services" list`);
   }
 
-  const warnings: ImportWarnings = [];
-  const warn = (path: string, message: string) =>
-    warnings.push({ code: 'kong-import.dropped', path, message });
+  const { warnings, warn } = importWarnings('kong-import.dropped');
 
   const consumers = docs(root.consumers);
   const tierRoutes = new Map<string, string[]>();
@@ -170,7 +165,7 @@ function readAuthPlugin(
   api: ApiInput,
   consumers: Doc[],
   at: string,
-  warn: (path: string, message: string) => void,
+  warn: ImportWarn,
 ) {
   const config = (plugin.config ?? {}) as Doc;
   if (plugin.name === 'key-auth') {
@@ -209,7 +204,7 @@ function named(tier: string, limits: LimitInput[]): (LimitInput & { name?: strin
   );
 }
 
-function routePattern(path: string, at: string, warn: (path: string, message: string) => void) {
+function routePattern(path: string, at: string, warn: ImportWarn) {
   if (!path.startsWith('~')) {
     // A plain Kong path is a prefix match.
     return path === '/' ? '/**' : `${path.replace(/\/$/, '')}/**`;
@@ -220,7 +215,7 @@ function routePattern(path: string, at: string, warn: (path: string, message: st
   return '/**';
 }
 
-function ossLimits(plugin: Doc, at: string, warn: (path: string, message: string) => void) {
+function ossLimits(plugin: Doc, at: string, warn: ImportWarn) {
   const config = (plugin.config ?? {}) as Doc;
   if (config.year !== undefined) warn(`${at}.config.year`, 'yearly limits have no Tollgate period');
   return OSS_FIELDS.filter((per) => typeof config[per] === 'number').map((per): LimitInput => ({
@@ -230,7 +225,7 @@ function ossLimits(plugin: Doc, at: string, warn: (path: string, message: string
   }));
 }
 
-function advancedLimits(plugin: Doc, at: string, warn: (path: string, message: string) => void) {
+function advancedLimits(plugin: Doc, at: string, warn: ImportWarn) {
   if (plugin.name !== 'rate-limiting-advanced') {
     warn(at, `plugin "${String(plugin.name)}" has no Tollgate counterpart`);
     return undefined;
@@ -267,12 +262,8 @@ function serviceUrl(service: Doc): string | undefined {
   return `${protocol}://${service.host}${port}${base}`;
 }
 
-function isDoc(value: unknown): value is Doc {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function docs(value: unknown): Doc[] {
-  return Array.isArray(value) ? value.filter(isDoc) : [];
+  return Array.isArray(value) ? value.filter(isMapping) : [];
 }
 
 function strings(value: unknown): string[] {

@@ -5,13 +5,15 @@
  * say (`**` paths, costs, tiers and limits).
  */
 
-import YAML from 'yaml';
 import type { PolicyInput } from '../policies/schema.ts';
 import {
   finishImport,
   ImportError,
+  importWarnings,
+  isMapping,
+  parseSource,
   type ImportResult,
-  type ImportWarnings,
+  type ImportWarn,
 } from './import-result.ts';
 import { JWT_SECRET_PLACEHOLDER } from './tollgate.ts';
 
@@ -23,24 +25,17 @@ type AuthInput = NonNullable<ApiInput['auth']>[number];
 const METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'];
 
 export function importOpenApi(text: string, source = 'openapi.yaml'): ImportResult {
-  let root: unknown;
-  try {
-    root = YAML.parse(text);
-  } catch (error) {
-    throw new ImportError(`${source}: not YAML or JSON: ${(error as Error).message}`);
-  }
-  if (!isDoc(root) || typeof root.openapi !== 'string' || !root.openapi.startsWith('3.')) {
+  const root = parseSource(text, source);
+  if (!isMapping(root) || typeof root.openapi !== 'string' || !root.openapi.startsWith('3.')) {
     throw new ImportError(`${source}: expected an OpenAPI 3.x document (an "openapi: 3.x" field)`);
   }
-  if (!isDoc(root.paths) || Object.keys(root.paths).length === 0) {
+  if (!isMapping(root.paths) || Object.keys(root.paths).length === 0) {
     throw new ImportError(`${source}: paths: the document has no operations to govern`);
   }
 
-  const warnings: ImportWarnings = [];
-  const warn = (path: string, message: string) =>
-    warnings.push({ code: 'openapi-import.dropped', path, message });
+  const { warnings, warn } = importWarnings('openapi-import.dropped');
 
-  const info = isDoc(root.info) ? root.info : {};
+  const info = isMapping(root.info) ? root.info : {};
   const name =
     typeof root['x-tollgate-api'] === 'string'
       ? root['x-tollgate-api']
@@ -63,10 +58,10 @@ export function importOpenApi(text: string, source = 'openapi.yaml'): ImportResu
   return finishImport({ version: 1, apis: [api], tiers }, source, warnings);
 }
 
-function hosts(root: Doc, name: string, warn: (path: string, message: string) => void) {
+function hosts(root: Doc, name: string, warn: ImportWarn) {
   const found: string[] = [];
   for (const [s, server] of (Array.isArray(root.servers) ? root.servers : []).entries()) {
-    if (!isDoc(server) || typeof server.url !== 'string') continue;
+    if (!isMapping(server) || typeof server.url !== 'string') continue;
     // `{subdomain}.example.test` is every subdomain, as a `*.` host pattern says.
     const url = server.url.replace(/^(https?:\/\/)?\{[^}]+\}\./, '$1wildcard-host.');
     try {
@@ -84,15 +79,15 @@ function hosts(root: Doc, name: string, warn: (path: string, message: string) =>
   return found;
 }
 
-function authMethods(root: Doc, warn: (path: string, message: string) => void): AuthInput[] {
-  const components = isDoc(root.components) ? root.components : {};
-  const schemes = isDoc(components.securitySchemes) ? components.securitySchemes : {};
+function authMethods(root: Doc, warn: ImportWarn): AuthInput[] {
+  const components = isMapping(root.components) ? root.components : {};
+  const schemes = isMapping(components.securitySchemes) ? components.securitySchemes : {};
   const methods: AuthInput[] = [];
   let apiKey: Extract<AuthInput, { type: 'apiKey' }> | undefined;
 
   for (const [schemeName, scheme] of Object.entries(schemes)) {
     const at = `components.securitySchemes.${schemeName}`;
-    if (!isDoc(scheme)) continue;
+    if (!isMapping(scheme)) continue;
     if (scheme.type === 'apiKey' && (scheme.in === 'header' || scheme.in === 'query')) {
       const field = scheme.in === 'header' ? 'header' : 'query';
       if (!apiKey || apiKey[field] !== undefined) {
@@ -120,13 +115,13 @@ function authMethods(root: Doc, warn: (path: string, message: string) => void): 
   return methods;
 }
 
-function routes(paths: Doc, warn: (path: string, message: string) => void): RouteInput[] {
+function routes(paths: Doc, warn: ImportWarn): RouteInput[] {
   const byName = new Map<string, RouteInput>();
   for (const [template, item] of Object.entries(paths)) {
-    if (!isDoc(item)) continue;
+    if (!isMapping(item)) continue;
     for (const method of METHODS) {
       const operation = item[method];
-      if (!isDoc(operation)) continue;
+      if (!isMapping(operation)) continue;
       const at = `paths.${template}.${method}`;
 
       const name =
@@ -180,8 +175,4 @@ function slug(text: string): string {
     .replace(/[^A-Za-z0-9_-]+/g, '-')
     .replace(/^[-_]+|-+$/g, '');
   return (cleaned || 'route').slice(0, 100);
-}
-
-function isDoc(value: unknown): value is Doc {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

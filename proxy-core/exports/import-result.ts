@@ -23,6 +23,29 @@ export interface ImportResult {
 /** Input that cannot become a policy; the message names the source and the place. */
 export class ImportError extends Error {}
 
+/** Reports something the source held that the policy cannot, at its place in the source. */
+export type ImportWarn = (path: string, message: string) => void;
+
+/** The warnings of one import, all under `code`, and the function that adds one. */
+export function importWarnings(code: string): { warnings: ImportWarnings; warn: ImportWarn } {
+  const warnings: ImportWarnings = [];
+  return { warnings, warn: (path, message) => warnings.push({ code, path, message }) };
+}
+
+/** The source parsed as YAML (JSON is YAML); a parse failure is an `ImportError` naming it. */
+export function parseSource(text: string, source: string): unknown {
+  try {
+    return YAML.parse(text);
+  } catch (error) {
+    throw new ImportError(`${source}: not YAML or JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A YAML/JSON mapping, as opposed to a list, a scalar or null. */
+export function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function finishImport(
   document: PolicyInput,
   source: string,

@@ -77,10 +77,12 @@ export function forbidden(
   reason: Extract<RefusalReason, 'ROUTE_NOT_ENTITLED' | 'RULE_DENIED'>,
   detail: string,
   context: RefusalContext,
+  rateHeaders?: Record<string, string>,
 ): RespondVerdict {
   return respond(
     { code: reason, status: 403, title: 'Not allowed for this consumer', detail, ...context },
     { decision: 'refused', reason, ...context },
+    rateHeaders,
   );
 }
 

@@ -10,7 +10,7 @@ import type { LimitState } from '../contract/traffic.ts';
 import type { CompiledLimit, CompiledRoute, CompiledTier } from './compile.ts';
 import { subjectOf, type CounterEntry, type UsageSync } from './counters.ts';
 import { NEVER_MS, newOutcome, type Outcome } from './limiters/index.ts';
-import type { HeaderLimit } from './rate-headers.ts';
+import { policyItem, type HeaderLimit } from './rate-headers.ts';
 
 export interface LimitVerdict {
   allowed: boolean;
@@ -31,6 +31,10 @@ const outcomes: Outcome[] = [];
 const entries: CounterEntry[] = [];
 const applicable: CompiledLimit[] = [];
 
+/**
+ * With `charge` false the limits are only read (a request refused before counting, such as a
+ * 403, still shows the consumer where they stand): nothing is committed.
+ */
 export function applyLimits(
   tier: CompiledTier,
   route: CompiledRoute,
@@ -38,6 +42,7 @@ export function applyLimits(
   clientAddress: string,
   clock: LimitClock,
   sync: UsageSync,
+  charge = true,
 ): LimitVerdict {
   applicable.length = 0;
   let refusedBy: CompiledLimit | undefined;
@@ -59,7 +64,8 @@ export function applyLimits(
     }
   }
 
-  if (refusedBy === undefined) {
+  const charged = refusedBy === undefined && charge;
+  if (charged) {
     for (const [i, limit] of applicable.entries()) {
       const now = limit.limiter.usesWallClock ? clock.wall : clock.monotonic;
       limit.limiter.commit(entries[i]!.counter, now, route.cost, limit.params);
@@ -71,7 +77,6 @@ export function applyLimits(
   const headerLimits: HeaderLimit[] = [];
   for (const [i, limit] of applicable.entries()) {
     const outcome = outcomes[i]!;
-    const charged = refusedBy === undefined;
     const state: LimitState = {
       name: limit.name,
       limit: limit.params.limit,
@@ -81,7 +86,17 @@ export function applyLimits(
       algorithm: limit.def.algorithm,
     };
     states.push(state);
-    headerLimits.push({ state, per: limit.def.per, windowSeconds: limit.params.periodMs / 1000 });
+    const windowSeconds = limit.params.periodMs / 1000;
+    if (limit.policyItem?.limit !== limit.params.limit) {
+      const text = policyItem(limit.name, limit.params.limit, windowSeconds);
+      limit.policyItem = { limit: limit.params.limit, text };
+    }
+    headerLimits.push({
+      state,
+      per: limit.def.per,
+      windowSeconds,
+      policyItem: limit.policyItem.text,
+    });
   }
 
   return { allowed: refusedBy === undefined, refusedBy, retryAfterMs, states, headerLimits };

@@ -41,6 +41,8 @@ export interface CompiledApi {
   realm: string;
   /** Request headers that carry credentials, removed before forwarding (unless kept). */
   credentialHeaders: string[];
+  /** Query parameters that carry API keys, removed from the forwarded path (unless kept). */
+  credentialQuery: ReadonlySet<string>;
   /** Verifies bearer tokens against this API's jwt methods only. */
   verifier: JwtVerifier;
   wantsCertificate: boolean;
@@ -61,6 +63,8 @@ export interface CompiledLimit {
   /** The API names whose health drives an adaptive limit. */
   apis: ReadonlySet<string>;
   counters: CounterTable;
+  /** This limit's `RateLimit-Policy` item, formatted again only when `params.limit` moves. */
+  policyItem: { limit: number; text: string } | null;
 }
 
 export interface CompiledTier {
@@ -171,8 +175,10 @@ export function sha256(text: string): string {
 
 function compileApi(policy: Policy, api: ApiDefinition): CompiledApi {
   const credentialHeaders = new Set<string>();
+  const credentialQuery = new Set<string>();
   for (const method of api.auth) {
     if (method.type === 'apiKey' && method.header) credentialHeaders.add(method.header);
+    if (method.type === 'apiKey' && method.query) credentialQuery.add(method.query);
     if (method.type === 'jwt') credentialHeaders.add(method.header);
   }
 
@@ -190,6 +196,7 @@ function compileApi(policy: Policy, api: ApiDefinition): CompiledApi {
     headerStyle: api.rateLimitHeaders ?? policy.rateLimitHeaders,
     realm: api.realm ?? api.name,
     credentialHeaders: [...credentialHeaders],
+    credentialQuery,
     verifier: new JwtVerifier(api.auth.filter((m): m is JwtAuth => m.type === 'jwt')),
     wantsCertificate: api.auth.some((m) => m.type === 'mtls'),
   };
@@ -222,5 +229,6 @@ function compileLimit(
     adaptive: def.adaptive,
     apis,
     counters: makeCounters(id, def.scope),
+    policyItem: null,
   };
 }

@@ -35,6 +35,7 @@ import {
 } from './compile.ts';
 import { UsageSync, type UsageStore } from './counters.ts';
 import { planFaults } from './faults.ts';
+import { forwardedIdentity, withoutParams } from './forward.ts';
 import { pathOnly } from './path-pattern.ts';
 import { identify, type Caller, type Identity } from './identify.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
@@ -212,11 +213,11 @@ export class PolicyEngine implements ExchangeHooks {
       tier: caller.tier,
     };
 
-    const authorization = authorize(compiled, route, caller, request);
-    if (!authorization.ok) return forbidden(authorization.reason, authorization.detail, context);
-
     const tier = compiled.tiers.get(caller.tier)!;
     const clock = { monotonic: this.clock.monotonic(), wall: this.clock.wall() };
+    const authorization = authorize(compiled, route, caller, request);
+    // A refused request is not counted, yet the consumer is known: show where they stand.
+    const charge = authorization.ok;
     const limits = applyLimits(
       tier,
       route,
@@ -224,9 +225,13 @@ export class PolicyEngine implements ExchangeHooks {
       request.clientAddress,
       clock,
       this.#sync,
+      charge,
     );
     const rateHeaders: Record<string, string> = {};
     rateLimitHeaders(api.headerStyle, limits.headerLimits, rateHeaders);
+    if (!authorization.ok) {
+      return forbidden(authorization.reason, authorization.detail, context, rateHeaders);
+    }
 
     if (!limits.allowed) {
       const limit = limits.refusedBy!;
@@ -264,6 +269,7 @@ export class PolicyEngine implements ExchangeHooks {
     return this.#forward(
       compiled,
       api,
+      request,
       caller,
       context,
       limits.states,
@@ -275,27 +281,24 @@ export class PolicyEngine implements ExchangeHooks {
   #forward(
     compiled: CompiledPolicy,
     api: CompiledApi,
+    request: ExchangeRequest,
     caller: Caller,
     context: { api: string; route: string; consumer: string; tier: string },
     states: ExchangeAnnotations['limits'],
     rateHeaders: Record<string, string>,
     delayMs: number,
   ): ForwardVerdict {
-    const forward = compiled.policy.forwardHeaders;
-    const setRequestHeaders: Record<string, string> = {};
-    if (forward.consumer) setRequestHeaders[forward.consumer] = caller.consumer;
-    if (forward.tier) setRequestHeaders[forward.tier] = caller.tier;
-
     const verdict: ForwardVerdict = {
       kind: 'forward',
-      setRequestHeaders,
+      setRequestHeaders: forwardedIdentity(compiled, caller),
       setResponseHeaders: rateHeaders,
       annotations: { decision: 'allowed', ...context, limits: states },
     };
     if (api.def.upstream) verdict.upstream = api.def.upstream;
-    // Query-parameter keys still reach the upstream: ForwardVerdict cannot rewrite the path yet.
-    if (!api.def.keepCredentials && api.credentialHeaders.length > 0) {
-      verdict.removeRequestHeaders = api.credentialHeaders;
+    if (!api.def.keepCredentials) {
+      if (api.credentialHeaders.length > 0) verdict.removeRequestHeaders = api.credentialHeaders;
+      const path = withoutParams(request.path, api.credentialQuery);
+      if (path !== request.path) verdict.path = path;
     }
     if (delayMs > 0) verdict.delayMs = delayMs;
     return verdict;

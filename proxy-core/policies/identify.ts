@@ -1,10 +1,11 @@
 /**
  * Who is calling: the first auth method of the API whose credential is present decides.
  *
- * Guarantees: API keys are never compared as strings. A presented key is hashed with SHA-256;
- * policy-file keys are looked up by hash (timing can reveal only bits of a hash, which says
- * nothing about a key), stored keys are compared hash against hash with `timingSafeEqual`.
- * Revoked stored keys never match. No credential is logged or echoed.
+ * Guarantees: a presented API key is never compared as a string with the keys Tollgate knows.
+ * It is hashed with SHA-256 (once per distinct key string, see `keyDigest`); policy-file keys
+ * are looked up by hash (timing can reveal only bits of a hash, which says nothing about a key),
+ * stored keys are compared hash against hash with `timingSafeEqual`. Revoked stored keys never
+ * match. No credential is logged or echoed.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -65,11 +66,15 @@ export function identify(
 }
 
 function byKey(api: CompiledApi, key: string, ctx: IdentifyContext): Identity {
-  const digest = createHash('sha256').update(key).digest();
-  const fromPolicy = ctx.compiled.keyHashes.get(digest.toString('hex'));
+  const hex = keyDigest(key);
+  const fromPolicy = ctx.compiled.keyHashes.get(hex);
   if (fromPolicy) return known(api, fromPolicy, undefined, undefined, ctx);
 
-  for (const stored of ctx.storedKeys()) {
+  const storedKeys = ctx.storedKeys();
+  if (storedKeys.length === 0)
+    return refuse(api, 'AUTH_INVALID', 'API key not recognised', 'ApiKey');
+  const digest = Buffer.from(hex, 'hex');
+  for (const stored of storedKeys) {
     if (stored.revokedAt) continue;
     const candidate = Buffer.from(stored.sha256, 'hex');
     if (candidate.length === digest.length && timingSafeEqual(candidate, digest)) {
@@ -77,6 +82,29 @@ function byKey(api: CompiledApi, key: string, ctx: IdentifyContext): Identity {
     }
   }
   return refuse(api, 'AUTH_INVALID', 'API key not recognised', 'ApiKey');
+}
+
+/**
+ * SHA-256 (hex) of presented keys, remembered by the key string: hashing every request was the
+ * largest single cost of `decide`. The cache maps a key to its digest, a pure function, so it
+ * needs no invalidation (a revoked or removed key still fails the lookups after it), and it
+ * keeps the guarantee above: the lookup hashes the presented string under V8's per-process seed
+ * and compares whole strings only within a bucket, so its timing can at most say that a guess
+ * shares a bucket with a key seen before, never which characters of a key are right. Keys a
+ * client presented stay in memory as the proxy's own request buffers do. Guessers spraying
+ * random keys only make it start over: bounded, cleared when full.
+ */
+const keyDigests = new Map<string, string>();
+const KEY_DIGEST_CACHE = 1024;
+
+function keyDigest(key: string): string {
+  let hex = keyDigests.get(key);
+  if (hex === undefined) {
+    hex = createHash('sha256').update(key).digest('hex');
+    if (keyDigests.size >= KEY_DIGEST_CACHE) keyDigests.clear();
+    keyDigests.set(key, hex);
+  }
+  return hex;
 }
 
 function byToken(

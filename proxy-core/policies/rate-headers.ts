@@ -17,6 +17,8 @@ export interface HeaderLimit {
   state: LimitState;
   per: Period;
   windowSeconds: number;
+  /** `"name";q=N;w=S`, kept by the compiled limit between requests. */
+  policyItem: string;
 }
 
 export function rateLimitHeaders(
@@ -28,8 +30,14 @@ export function rateLimitHeaders(
   const tightest = mostConstrained(limits);
 
   if (style === 'ietf' || style === 'ietf+x') {
-    headers['ratelimit-policy'] = limits.map(policyItem).join(', ');
-    headers['ratelimit'] = limits.map(stateItem).join(', ');
+    let policy = limits[0]!.policyItem;
+    let state = stateItem(limits[0]!);
+    for (let i = 1; i < limits.length; i++) {
+      policy += ', ' + limits[i]!.policyItem;
+      state += ', ' + stateItem(limits[i]!);
+    }
+    headers['ratelimit-policy'] = policy;
+    headers['ratelimit'] = state;
   }
   if (style === 'x-ratelimit' || style === 'ietf+x') {
     headers['x-ratelimit-limit'] = String(tightest.state.limit);
@@ -59,8 +67,8 @@ function mostConstrained(limits: readonly HeaderLimit[]): HeaderLimit {
   return best;
 }
 
-function policyItem(limit: HeaderLimit): string {
-  return `${sfString(limit.state.name)};q=${limit.state.limit};w=${limit.windowSeconds}`;
+export function policyItem(name: string, limit: number, windowSeconds: number): string {
+  return `${sfString(name)};q=${limit};w=${windowSeconds}`;
 }
 
 function stateItem(limit: HeaderLimit): string {

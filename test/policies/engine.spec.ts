@@ -115,6 +115,45 @@ describe('policy engine on the example policy', () => {
     );
     assert.equal(statusOf(verdict), 200);
     assert.equal(verdict.annotations?.consumer, 'acme-free');
+    // The key parameter is not forwarded; the others keep their spelling and order.
+    assert.equal(verdict.kind === 'forward' && verdict.path, '/v1/forecast/paris?x=1');
+  });
+
+  it('removes every spelling of the key parameter and keeps the path when nothing is left', async () => {
+    const { engine } = engineWith(examplePolicy());
+    const encoded = await decide(
+      engine,
+      request({ path: '/v1/forecast/a?api%5Fkey=free-key-123' }),
+    );
+    assert.equal(encoded.kind === 'forward' && encoded.path, '/v1/forecast/a');
+    const plain = await decide(engine, withKey('free-key-123', { path: '/v1/forecast/a?u=1' }));
+    assert.equal(plain.kind === 'forward' && plain.path, undefined, 'unchanged path not rewritten');
+  });
+
+  it('keeps the key parameter for an API that keeps credentials', async () => {
+    const policy = examplePolicy();
+    policy.apis[0]!.keepCredentials = true;
+    const { engine } = engineWith(policy);
+    const verdict = await decide(engine, request({ path: '/v1/forecast/a?api_key=free-key-123' }));
+    assert.equal(statusOf(verdict), 200);
+    assert.equal(verdict.kind === 'forward' && verdict.path, undefined);
+  });
+
+  it('answers 403 with the rate-limit headers of a known consumer, charging nothing', async () => {
+    const { engine } = engineWith(examplePolicy());
+    await decide(engine, withKey('free-key-123'));
+    const refused = await decide(
+      engine,
+      withKey('free-key-123', { method: 'POST', path: '/v1/alerts' }),
+    );
+    assert.equal(statusOf(refused), 403);
+    const headers = headersOf(refused);
+    assert.equal(headers['x-ratelimit-limit'], '5');
+    assert.equal(headers['x-ratelimit-remaining'], '4');
+    assert.match(headers['ratelimit-policy']!, /"free-minute";q=5;w=60/);
+    assert.match(headers['ratelimit']!, /"free-minute";r=4;t=\d+/);
+    const minute = engine.usage().find((u) => u.name === 'free-minute');
+    assert.equal(minute?.used, 1, 'the 403 was not counted');
   });
 
   it('refuses a governed request that matches no route with 404', async () => {

@@ -68,10 +68,21 @@ describe('the example policy through the proxy', { timeout: 60_000 }, () => {
     assert.ok(!refused.body.includes('free-key-123'));
   });
 
-  it('refuses POST /v1/alerts to the free key with 403', async () => {
+  it('refuses POST /v1/alerts to the free key with 403 and its rate-limit headers', async () => {
     const result = await get('/v1/alerts', ['x-api-key: free-key-123'], ['-X', 'POST', '-d', '{}']);
     assert.equal(result.status, 403);
     assert.equal(JSON.parse(result.body).code, 'ROUTE_NOT_ENTITLED');
+    assert.equal(result.headers['x-ratelimit-limit'], '5');
+    assert.match(result.headers['ratelimit-policy']!, /"free-minute";q=5;w=60/);
+  });
+
+  it('never forwards a query-parameter key to the upstream', async () => {
+    const result = await get('/v1/forecast/rome?units=metric&api_key=pro-key-456&lang=en');
+    assert.equal(result.status, 200, result.body);
+    const seen = JSON.parse(result.body) as EchoBody;
+    assert.equal(seen.url, '/v1/forecast/rome?units=metric&lang=en');
+    assert.equal(seen.headers['x-consumer'], 'acme-pro');
+    assert.ok(!JSON.stringify(seen).includes('pro-key-456'));
   });
 
   it('answers 401 without a key and with a wrong key', async () => {

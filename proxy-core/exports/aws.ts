@@ -10,7 +10,13 @@
 
 import YAML from 'yaml';
 import type { ApiDefinition, Policy } from '../policies/schema.ts';
-import { explicitMethods, tierViews, warnKeysIncluded, warnUnsupportedFeatures } from './model.ts';
+import {
+  explicitMethods,
+  tierViews,
+  warnKeysIncluded,
+  warnRouteCosts,
+  warnUnsupportedFeatures,
+} from './model.ts';
 import { deniedRoutes, usagePlanLimits } from './aws-usage-plans.ts';
 import { openApiPath } from './openapi.ts';
 import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
@@ -283,14 +289,7 @@ function warnApiLimits(policy: Policy, api: ApiDefinition, a: number, warnings: 
       );
     }
   }
-  for (const [r, route] of api.routes.entries()) {
-    if (route.cost === 1) continue;
-    warnings.add(
-      'cost-ignored',
-      `apis[${a}].routes[${r}].cost`,
-      `route "${api.name}.${route.name}" costs ${route.cost}; usage plans count each request once`,
-    );
-  }
+  warnRouteCosts(api, a, warnings, 'usage plans count each request once');
   if (policy.forwardHeaders.consumer || policy.forwardHeaders.tier) {
     warnings.add(
       'forward-headers-dropped',

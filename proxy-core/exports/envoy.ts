@@ -15,6 +15,7 @@ import {
   tierViews,
   tiersEntitledTo,
   warnKeysIncluded,
+  warnRouteCosts,
   warnTiersWithoutConsumers,
   warnUnsupportedFeatures,
   type TierView,
@@ -209,14 +210,8 @@ function virtualHost(
     );
   }
 
-  const routes = api.routes.map((route, r) => {
-    if (route.cost !== 1) {
-      warnings.add(
-        'cost-ignored',
-        `apis[${a}].routes[${r}].cost`,
-        `route "${api.name}.${route.name}" costs ${route.cost}; Envoy counts each request once`,
-      );
-    }
+  warnRouteCosts(api, a, warnings, 'Envoy counts each request once');
+  const routes = api.routes.map((route) => {
     const allowed = new Set(tiersEntitledTo(views, api, route));
     const clients = policy.consumers.filter((c) => allowed.has(c.tier)).map((c) => c.name);
     const methods = route.methods.includes('*') ? [] : route.methods;

@@ -14,6 +14,7 @@ import {
   tierViews,
   tiersEntitledTo,
   warnKeysIncluded,
+  warnRouteCosts,
   warnTiersWithoutConsumers,
   warnUnsupportedFeatures,
   type TierView,
@@ -43,15 +44,7 @@ export function exportKong(policy: Policy, options: ExportOptions = {}): ExportR
   });
 
   for (const [a, api] of policy.apis.entries()) {
-    for (const [r, route] of api.routes.entries()) {
-      if (route.cost === 1) continue;
-      warnings.add(
-        'cost-ignored',
-        `apis[${a}].routes[${r}].cost`,
-        `route "${api.name}.${route.name}" costs ${route.cost}; Kong's rate limiting plugins ` +
-          'count each request once',
-      );
-    }
+    warnRouteCosts(api, a, warnings, "Kong's rate limiting plugins count each request once");
   }
 
   const consumers: Doc[] = policy.consumers.map((consumer) => {

@@ -205,6 +205,23 @@ export function warnUnsupportedFeatures(
   }
 }
 
+/** For targets that count each request once: one warning per route of `api` costing more. */
+export function warnRouteCosts(
+  api: ApiDefinition,
+  apiIndex: number,
+  warnings: WarningList,
+  counting: string,
+): void {
+  for (const [r, route] of api.routes.entries()) {
+    if (route.cost === 1) continue;
+    warnings.add(
+      'cost-ignored',
+      `apis[${apiIndex}].routes[${r}].cost`,
+      `route "${api.name}.${route.name}" costs ${route.cost}; ${counting}`,
+    );
+  }
+}
+
 /** The warning every format gives when credentials are written out. */
 export function warnKeysIncluded(policy: Policy, warnings: WarningList): void {
   const keys = policy.consumers.reduce((sum, consumer) => sum + consumer.keys.length, 0);

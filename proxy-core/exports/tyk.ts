@@ -15,6 +15,7 @@ import {
   tierViews,
   warnDropped,
   warnKeysIncluded,
+  warnRouteCosts,
   warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
@@ -151,14 +152,7 @@ function apiDefinition(
     );
   }
 
-  for (const [r, route] of api.routes.entries()) {
-    if (route.cost === 1) continue;
-    warnings.add(
-      'cost-ignored',
-      `apis[${a}].routes[${r}].cost`,
-      `route "${api.name}.${route.name}" costs ${route.cost}; Tyk counts each request once`,
-    );
-  }
+  warnRouteCosts(api, a, warnings, 'Tyk counts each request once');
   return definition;
 }
 

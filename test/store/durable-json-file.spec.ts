@@ -3,22 +3,18 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DurableJsonFile } from '../../proxy-core/store/durable-json-file.ts';
-import { tempDir } from '../support/temp-dir.ts';
+import { withTempDir } from '../support/temp-dir.ts';
 
 describe('DurableJsonFile', () => {
   it('reads null when the file does not exist', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const file = new DurableJsonFile<{ n: number }>(path.join(dir, 'data.json'));
       assert.equal(await file.read(), null);
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('leaves a parseable file, owner-only, and no temp file behind', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const target = path.join(dir, 'data.json');
       const file = new DurableJsonFile<{ n: number; text: string }>(target);
 
@@ -30,14 +26,11 @@ describe('DurableJsonFile', () => {
       if (process.platform !== 'win32') {
         assert.equal((await stat(target)).mode & 0o777, 0o600);
       }
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('lands the newest of 1,000 concurrent writes and settles every promise', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const target = path.join(dir, 'data.json');
       const file = new DurableJsonFile<{ n: number }>(target);
 
@@ -46,14 +39,11 @@ describe('DurableJsonFile', () => {
       await Promise.all(writes);
 
       assert.deepEqual(JSON.parse(await readFile(target, 'utf8')), { n: 999 });
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('snapshots the data at write time, not when the queued write runs', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const target = path.join(dir, 'data.json');
       const file = new DurableJsonFile<{ n: number }>(target);
       const data = { n: 1 };
@@ -65,28 +55,22 @@ describe('DurableJsonFile', () => {
       await Promise.all([first, second]);
 
       assert.deepEqual(JSON.parse(await readFile(target, 'utf8')), { n: 2 });
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('throws SyntaxError on a file that does not parse, leaving it in place', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const target = path.join(dir, 'data.json');
       await writeFile(target, '{"n": 1');
       const file = new DurableJsonFile<{ n: number }>(target);
 
       await assert.rejects(file.read(), SyntaxError);
       assert.equal(await readFile(target, 'utf8'), '{"n": 1');
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('rejects a write into a missing directory, and writes once it exists', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const target = path.join(dir, 'sub', 'data.json');
       const file = new DurableJsonFile<{ n: number }>(target);
 
@@ -95,8 +79,6 @@ describe('DurableJsonFile', () => {
       await mkdir(path.dirname(target));
       await file.write({ n: 2 });
       assert.deepEqual(await file.read(), { n: 2 });
-    } finally {
-      await remove();
-    }
+    });
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LOCK_FILE } from '../../proxy-core/store/lock-file.ts';
 import { Store } from '../../proxy-core/store/store.ts';
-import { tempDir } from '../support/temp-dir.ts';
+import { tempDir, withTempDir } from '../support/temp-dir.ts';
 import { exited, spawnFixture, waitForLine } from './child.ts';
 
 /** The pid of a process that has just exited, so no process holds it (barring reuse). */
@@ -45,19 +45,15 @@ describe('one process per data dir', () => {
   });
 
   it('refuses a second open in the same process too', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const first = await Store.open({ dataDir: dir });
       await assert.rejects(Store.open({ dataDir: dir }), new RegExp(`pid ${process.pid}\\)`));
       await first.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('takes over a lock whose process is gone', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const lockPath = path.join(dir, LOCK_FILE);
       const pid = await deadPid();
       await writeFile(lockPath, JSON.stringify({ pid, startedAt: '2026-01-01T00:00:00Z' }));
@@ -67,9 +63,7 @@ describe('one process per data dir', () => {
       await store.close();
 
       await assert.rejects(readFile(lockPath), { code: 'ENOENT' }, 'close removes the lock');
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('lets exactly one of several processes take over the same stale lock', async () => {
@@ -102,14 +96,11 @@ describe('one process per data dir', () => {
   });
 
   it('takes over a lock left empty by a crash between create and write', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       await writeFile(path.join(dir, LOCK_FILE), '');
       const store = await Store.open({ dataDir: dir });
       await store.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('takes over the lock of a writer killed with SIGKILL', async () => {

@@ -10,7 +10,7 @@ import { migrate, type Migration } from '../../proxy-core/store/migrations.ts';
 import type { StoreData } from '../../proxy-core/store/types.ts';
 import { DATA_FILE, Store } from '../../proxy-core/store/store.ts';
 import { SCHEMA_VERSION } from '../../proxy-core/store/types.ts';
-import { tempDir } from '../support/temp-dir.ts';
+import { withTempDir } from '../support/temp-dir.ts';
 
 /** A data dir whose file and backup both hold consumer usage for `acme`. */
 async function seeded(dir: string): Promise<string> {
@@ -26,8 +26,7 @@ async function corruptFiles(dir: string): Promise<string[]> {
 
 describe('store recovery', () => {
   it('moves a truncated file aside, restores the backup, and says so in health', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const good = await seeded(dir);
       const truncated = good.slice(0, Math.floor(good.length / 2));
       await writeFile(path.join(dir, DATA_FILE), truncated);
@@ -51,9 +50,7 @@ describe('store recovery', () => {
       const rewritten = JSON.parse(await readFile(path.join(dir, DATA_FILE), 'utf8'));
       assert.equal(rewritten.usage.acme.state.used, 42);
       await store.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('treats an empty file and a slice of the wrong type as damage', async () => {
@@ -63,8 +60,7 @@ describe('store recovery', () => {
       [JSON.stringify({ schemaVersion: 'one' }), /schemaVersion is missing/],
       ['[1, 2]', /not a JSON object/],
     ] as const) {
-      const { dir, remove } = await tempDir();
-      try {
+      await withTempDir(async (dir) => {
         await seeded(dir);
         await writeFile(path.join(dir, DATA_FILE), content);
 
@@ -73,15 +69,12 @@ describe('store recovery', () => {
         assert.equal(store.data.usage.acme?.state.used, 42);
         assert.equal((await corruptFiles(dir)).length, 1);
         await store.close();
-      } finally {
-        await remove();
-      }
+      });
     }
   });
 
   it('starts empty only when no good backup exists, and says so loudly', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       await seeded(dir);
       await writeFile(path.join(dir, DATA_FILE), '{"schemaVer');
       await writeFile(path.join(dir, `${DATA_FILE}.bak`), '{"sch');
@@ -93,14 +86,11 @@ describe('store recovery', () => {
       assert.match(store.health.problem ?? '', /STARTED WITH EMPTY DATA/);
       assert.equal(store.health.restoredFrom, undefined);
       await store.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('restores the backup when the data file is missing but a backup exists', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       await seeded(dir);
       await rm(path.join(dir, DATA_FILE));
 
@@ -108,14 +98,11 @@ describe('store recovery', () => {
       assert.equal(store.data.usage.acme?.state.used, 42);
       assert.match(store.health.problem ?? '', /was missing/);
       await store.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('refuses a file from a newer schema and leaves it untouched', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const newer = JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, futureSlice: [1] });
       const file = path.join(dir, DATA_FILE);
       await writeFile(file, newer);
@@ -131,9 +118,7 @@ describe('store recovery', () => {
       await rm(file);
       const store = await Store.open({ dataDir: dir });
       await store.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 });
 
@@ -165,8 +150,7 @@ describe('migrations', () => {
   });
 
   it('migrates an older data file at open and keeps the original beside it', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const target = path.join(dir, DATA_FILE);
       const original = JSON.stringify({ schemaVersion: 1, keys: [], settings: { a: 1 } });
       await writeFile(target, original);
@@ -187,9 +171,7 @@ describe('migrations', () => {
       assert.equal(loaded.mustWrite, true, 'the migrated data is written back');
       assert.deepEqual(loaded.health, { ok: true });
       assert.equal(await readFile(`${target}.before-migration`, 'utf8'), original);
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('names the missing step when the list has a gap', () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DATA_FILE, Store } from '../../proxy-core/store/store.ts';
 import { SCHEMA_VERSION } from '../../proxy-core/store/types.ts';
-import { tempDir } from '../support/temp-dir.ts';
+import { withTempDir } from '../support/temp-dir.ts';
 
 const run = promisify(execFile);
 
@@ -17,8 +17,7 @@ async function readData(dir: string) {
 
 describe('Store', () => {
   it('creates the data dir and an empty data file of the current schema', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const dataDir = path.join(dir, 'nested', 'data');
       const store = await Store.open({ dataDir });
       await store.close();
@@ -27,14 +26,11 @@ describe('Store', () => {
       assert.equal(data.schemaVersion, SCHEMA_VERSION);
       assert.deepEqual(data.keys, []);
       assert.deepEqual(store.health, { ok: true });
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('has the last of 1,000 rapid updates on disk after flush', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const store = await Store.open({ dataDir: dir });
       for (let n = 1; n <= 1000; n++) {
         store.update((d) => {
@@ -49,14 +45,11 @@ describe('Store', () => {
       assert.equal(data.clock.offsetMs, 1000);
       assert.deepEqual(data.usage.c6, { state: { n: 1000 }, updatedAt: 1000 });
       await store.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('writes an update by itself within the flush interval', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const store = await Store.open({ dataDir: dir, flushIntervalMs: 100 });
       store.update((d) => (d.settings.theme = 'dark'));
       assert.equal((await readData(dir)).settings.theme, undefined, 'not written synchronously');
@@ -68,14 +61,11 @@ describe('Store', () => {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       await store.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('keeps data across close and reopen, and refuses updates after close', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const first = await Store.open({ dataDir: dir });
       first.update((d) =>
         d.keys.push({ id: 'k1', consumer: 'acme', sha256: 'ab', prefix: 'tg_', createdAt: 'now' }),
@@ -86,14 +76,11 @@ describe('Store', () => {
       const second = await Store.open({ dataDir: dir });
       assert.equal(second.data.keys[0]?.id, 'k1');
       await second.close();
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('writes a backup of the last good file', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const store = await Store.open({ dataDir: dir, backupIntervalMs: 0 });
       store.update((d) => (d.settings.n = 1));
       await store.flush();
@@ -101,14 +88,11 @@ describe('Store', () => {
 
       const backup = JSON.parse(await readFile(path.join(dir, `${DATA_FILE}.bak`), 'utf8'));
       assert.equal(backup.settings.n, 1);
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('rotates the backup at most once per backup interval', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const store = await Store.open({ dataDir: dir, backupIntervalMs: 60_000 });
       store.update((d) => (d.settings.n = 2));
       await store.flush();
@@ -118,23 +102,17 @@ describe('Store', () => {
       const backup = JSON.parse(await readFile(path.join(dir, `${DATA_FILE}.bak`), 'utf8'));
       assert.equal(backup.settings.n, undefined);
       assert.equal((await readData(dir)).settings.n, 2);
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('rejects a negative flush interval with a clear error', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       await assert.rejects(Store.open({ dataDir: dir, flushIntervalMs: -1 }), /flushIntervalMs/);
-    } finally {
-      await remove();
-    }
+    });
   });
 
   it('still writes to disk when NODE_ENV=test (no in-memory preset)', async () => {
-    const { dir, remove } = await tempDir();
-    try {
+    await withTempDir(async (dir) => {
       const storeModule = fileURLToPath(
         new URL('../../proxy-core/store/store.ts', import.meta.url),
       );
@@ -149,8 +127,6 @@ describe('Store', () => {
       });
 
       assert.equal((await readData(dir)).settings.env, 'test');
-    } finally {
-      await remove();
-    }
+    });
   });
 });

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startControlApi, type ControlApi } from '../../proxy-core/control/server.ts';
 import { Store } from '../../proxy-core/store/store.ts';
 import { launchChromium } from '../support/chromium.ts';
@@ -62,19 +62,28 @@ describe('renderer in Chromium against the real control API', { timeout: 240_000
     await built?.remove();
   });
 
-  async function withControlApi(
-    prepare: (dataDir: string) => Promise<void>,
-    check: (api: ControlApi) => Promise<void>,
+  /**
+   * Opens the built UI in a fresh page against a control API over its own data dir (`prepare`
+   * seeds it first), as the desktop window would with `token` from the preload.
+   */
+  async function withUi(
+    options: { prepare?: (dataDir: string) => Promise<void>; token?: string },
+    check: (page: Page, api: ControlApi) => Promise<void>,
   ): Promise<void> {
     const data = await tempDir();
     let store: Store | null = null;
     let api: ControlApi | null = null;
+    let page: Page | null = null;
     try {
-      await prepare(data.dir);
+      await options.prepare?.(data.dir);
       store = await Store.open({ dataDir: data.dir });
       api = await startControlApi({ port: 0, allowedOrigins: [site.origin], store });
-      await check(api);
+      page = await browser.newPage();
+      await page.addInitScript(desktopApi(api.url, options.token ?? api.token));
+      await page.goto(site.origin + '/');
+      await check(page, api);
     } finally {
+      await page?.close();
       await api?.close();
       await store?.close();
       await data.remove();
@@ -82,67 +91,35 @@ describe('renderer in Chromium against the real control API', { timeout: 240_000
   }
 
   it('shows the status fetched with the bearer token from window.tollgate', async () => {
-    await withControlApi(
-      async () => undefined,
-      async (api) => {
-        const page = await browser.newPage();
-        try {
-          await page.addInitScript(desktopApi(api.url, api.token));
-          await page.goto(site.origin + '/');
-
-          await page.getByRole('heading', { name: 'Tollgate' }).waitFor({ timeout: 15_000 });
-          const status = page.locator('dl[aria-label="status"]');
-          await status.waitFor({ timeout: 15_000 });
-          assert.match(await status.innerText(), new RegExp(`Control port\\s+${api.port}`));
-          assert.equal(await page.getByRole('alert').count(), 0, 'no problem shown');
-        } finally {
-          await page.close();
-        }
-      },
-    );
+    await withUi({}, async (page, api) => {
+      await page.getByRole('heading', { name: 'Tollgate' }).waitFor({ timeout: 15_000 });
+      const status = page.locator('dl[aria-label="status"]');
+      await status.waitFor({ timeout: 15_000 });
+      assert.match(await status.innerText(), new RegExp(`Control port\\s+${api.port}`));
+      assert.equal(await page.getByRole('alert').count(), 0, 'no problem shown');
+    });
   });
 
   it('shows a recovered store problem loudly', async () => {
-    await withControlApi(
-      async (dataDir) => {
-        const seed = await Store.open({ dataDir, backupIntervalMs: 0 });
-        seed.update((d) => (d.settings.seeded = true));
-        await seed.close();
-        await writeFile(path.join(dataDir, 'tollgate.json'), '{"schemaVersion": 1, "pol');
-      },
-      async (api) => {
-        const page = await browser.newPage();
-        try {
-          await page.addInitScript(desktopApi(api.url, api.token));
-          await page.goto(site.origin + '/');
-
-          const alert = page.getByRole('alert');
-          await alert.waitFor({ timeout: 15_000 });
-          assert.match(await alert.innerText(), /Store: .*damaged.*restored the last good backup/);
-        } finally {
-          await page.close();
-        }
-      },
-    );
+    const prepare = async (dataDir: string) => {
+      const seed = await Store.open({ dataDir, backupIntervalMs: 0 });
+      seed.update((d) => (d.settings.seeded = true));
+      await seed.close();
+      await writeFile(path.join(dataDir, 'tollgate.json'), '{"schemaVersion": 1, "pol');
+    };
+    await withUi({ prepare }, async (page) => {
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 15_000 });
+      assert.match(await alert.innerText(), /Store: .*damaged.*restored the last good backup/);
+    });
   });
 
   it('says why it cannot connect when the token is wrong', async () => {
-    await withControlApi(
-      async () => undefined,
-      async (api) => {
-        const page = await browser.newPage();
-        try {
-          await page.addInitScript(desktopApi(api.url, 'not-the-token'));
-          await page.goto(site.origin + '/');
-
-          const alert = page.getByRole('alert');
-          await alert.waitFor({ timeout: 15_000 });
-          assert.match(await alert.innerText(), /control API answered 401/);
-          assert.equal(await page.locator('dl[aria-label="status"]').count(), 0);
-        } finally {
-          await page.close();
-        }
-      },
-    );
+    await withUi({ token: 'not-the-token' }, async (page) => {
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 15_000 });
+      assert.match(await alert.innerText(), /control API answered 401/);
+      assert.equal(await page.locator('dl[aria-label="status"]').count(), 0);
+    });
   });
 });

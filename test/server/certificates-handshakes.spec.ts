@@ -115,58 +115,41 @@ describe('TLS handshakes with the served certificates', () => {
     }
   });
 
-  /** Headless Chromium with its own HOME, so its NSS trust store is a temp one. */
-  function chromiumWith(home: string, args: string[]): Promise<Browser> {
-    return launchChromium({ home, hostRules: 'MAP *.test 127.0.0.1', args, timeout: 30_000 });
-  }
-
-  async function visit(browser: Browser, url: string): Promise<string> {
-    const page = await browser.newPage();
-    const response = await page.goto(url, { timeout: 15_000 });
-    assert.equal(response?.status(), 200);
-    return page.innerText('body');
-  }
-
-  it('is trusted by Chromium through an NSS db holding the CA', async () => {
+  /**
+   * Loads `https://NAME:PORT/` from `hello` in headless Chromium with its own HOME (so its NSS
+   * trust store is a temp one) and `args`, and checks the page arrived without a TLS error.
+   */
+  async function assertChromiumLoads(name: string, home: string, args: string[] = []) {
     const server = hello();
-    const home = path.join(fixture.dir, 'chromium-home');
-    await nssHomeTrusting(home, fixture.ca.certPath);
-
     let browser: Browser | undefined;
     try {
       const port = await listen(server, '127.0.0.1');
-      browser = await chromiumWith(home, []);
-      assert.equal(
-        await visit(browser, `https://browser.test:${port}/`),
-        `hello browser.test:${port}`,
-      );
+      const hostRules = 'MAP *.test 127.0.0.1';
+      browser = await launchChromium({ home, hostRules, args, timeout: 30_000 });
+      const page = await browser.newPage();
+      const response = await page.goto(`https://${name}:${port}/`, { timeout: 15_000 });
+      assert.equal(response?.status(), 200);
+      assert.equal(await page.innerText('body'), `hello ${name}:${port}`);
     } finally {
       await browser?.close();
       await close(server);
     }
+  }
+
+  it('is trusted by Chromium through an NSS db holding the CA', async () => {
+    const home = path.join(fixture.dir, 'chromium-home');
+    await nssHomeTrusting(home, fixture.ca.certPath);
+    await assertChromiumLoads('browser.test', home);
   });
 
   it("lets Chromium pin the CA's SPKI, which works because the chain includes the CA", async () => {
-    const server = hello();
     const spki = new X509Certificate(fixture.ca.certPem).publicKey.export({
       type: 'spki',
       format: 'der',
     });
     const pin = createHash('sha256').update(spki).digest('base64');
-
-    let browser: Browser | undefined;
-    try {
-      const port = await listen(server, '127.0.0.1');
-      browser = await chromiumWith(path.join(fixture.dir, 'untrusting-home'), [
-        `--ignore-certificate-errors-spki-list=${pin}`,
-      ]);
-      assert.equal(
-        await visit(browser, `https://pinned.test:${port}/`),
-        `hello pinned.test:${port}`,
-      );
-    } finally {
-      await browser?.close();
-      await close(server);
-    }
+    await assertChromiumLoads('pinned.test', path.join(fixture.dir, 'untrusting-home'), [
+      `--ignore-certificate-errors-spki-list=${pin}`,
+    ]);
   });
 });

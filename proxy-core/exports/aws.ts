@@ -10,26 +10,17 @@
 
 import YAML from 'yaml';
 import type { ApiDefinition, Policy } from '../policies/schema.ts';
-import {
-  explicitMethods,
-  tierViews,
-  warnKeysIncluded,
-  warnRouteCosts,
-  warnUnsupportedFeatures,
-} from './model.ts';
+import { beginExport, explicitMethods, warnRouteCosts } from './model.ts';
 import { deniedRoutes, usagePlanLimits } from './aws-usage-plans.ts';
 import { openApiPath } from './openapi.ts';
-import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
+import type { WarningList, ExportOptions, ExportResult } from './types.ts';
 
 type Doc = Record<string, unknown>;
 
 const STAGE = 'prod';
 
 export function exportAws(policy: Policy, options: ExportOptions = {}): ExportResult {
-  const warnings = new WarningList('aws');
-  const views = tierViews(policy);
-  warnUnsupportedFeatures(policy, warnings, 'API Gateway');
-  if (options.includeKeys) warnKeysIncluded(policy, warnings);
+  const { warnings, views } = beginExport(policy, 'aws', 'API Gateway', options);
 
   const resources: Record<string, Doc> = {};
   const stages: {

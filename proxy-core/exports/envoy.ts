@@ -12,18 +12,16 @@
 import YAML from 'yaml';
 import type { ApiDefinition, JwtAuth, Policy } from '../policies/schema.ts';
 import {
-  tierViews,
+  beginExport,
   tiersEntitledTo,
-  warnKeysIncluded,
   warnRouteCosts,
   warnTiersWithoutConsumers,
-  warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
 import { ratelimitCluster, upstreamCluster } from './envoy-clusters.ts';
 import { QUOTA_UNITS, localBuckets, quotaDescriptors, type Bucket } from './envoy-limits.ts';
 import { patternRegex } from './path-regex.ts';
-import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
+import type { WarningList, ExportOptions, ExportResult } from './types.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -36,10 +34,7 @@ const DOMAIN = 'tollgate';
 const CONSUMER_HEADER = 'x-tollgate-consumer';
 
 export function exportEnvoy(policy: Policy, options: ExportOptions = {}): ExportResult {
-  const warnings = new WarningList('envoy');
-  const views = tierViews(policy);
-  warnUnsupportedFeatures(policy, warnings, 'Envoy');
-  if (options.includeKeys) warnKeysIncluded(policy, warnings);
+  const { warnings, views } = beginExport(policy, 'envoy', 'Envoy', options);
 
   const buckets = localBuckets(views, warnings);
   warnTiersWithoutConsumers(views, warnings, 'Envoy');

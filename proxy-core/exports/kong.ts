@@ -11,17 +11,15 @@
 import YAML from 'yaml';
 import type { ApiDefinition, Policy } from '../policies/schema.ts';
 import {
-  tierViews,
+  beginExport,
   tiersEntitledTo,
-  warnKeysIncluded,
   warnRouteCosts,
   warnTiersWithoutConsumers,
-  warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
 import { advancedLimits, ossLimits, warnTimezone, type KongPlugin } from './kong-limits.ts';
 import { patternRegex } from './path-regex.ts';
-import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
+import type { WarningList, ExportOptions, ExportResult } from './types.ts';
 
 /** Consumer that unauthenticated requests become when several auth plugins must be OR-ed. */
 export const KONG_ANONYMOUS = 'tollgate-anonymous';
@@ -30,11 +28,9 @@ type Plugin = KongPlugin;
 type Doc = Record<string, unknown>;
 
 export function exportKong(policy: Policy, options: ExportOptions = {}): ExportResult {
-  const warnings = new WarningList('kong');
-  const views = tierViews(policy);
+  const support = { anonymousTier: true };
+  const { warnings, views } = beginExport(policy, 'kong', 'Kong', options, support);
   const edition = options.kongEdition ?? 'oss';
-  warnUnsupportedFeatures(policy, warnings, 'Kong', { anonymousTier: true });
-  if (options.includeKeys) warnKeysIncluded(policy, warnings);
 
   const anonymousTiers = new Set<string>();
   const services = policy.apis.map((api, a) => {

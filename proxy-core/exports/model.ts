@@ -14,7 +14,7 @@ import type {
   RouteDefinition,
   Tier,
 } from '../policies/schema.ts';
-import type { WarningList } from './types.ts';
+import { WarningList, type ExportFormat, type ExportOptions } from './types.ts';
 
 /** A month is 30 days wherever a target wants seconds; exporters warn where that matters. */
 export const PERIOD_SECONDS: Record<Period, number> = {
@@ -220,6 +220,23 @@ export function warnRouteCosts(
       `route "${api.name}.${route.name}" costs ${route.cost}; ${counting}`,
     );
   }
+}
+
+/**
+ * How every gateway exporter starts: its warning list, the tier views, and the warnings for the
+ * shared features `target` lacks and, with `includeKeys`, for credentials written in clear.
+ */
+export function beginExport(
+  policy: Policy,
+  format: ExportFormat,
+  target: string,
+  options: ExportOptions,
+  support: CommonSupport = {},
+): { warnings: WarningList; views: TierView[] } {
+  const warnings = new WarningList(format);
+  warnUnsupportedFeatures(policy, warnings, target, support);
+  if (options.includeKeys) warnKeysIncluded(policy, warnings);
+  return { warnings, views: tierViews(policy) };
 }
 
 /** The warning every format gives when credentials are written out. */

@@ -11,24 +11,14 @@
  */
 
 import type { ApiDefinition, Policy } from '../policies/schema.ts';
-import {
-  explicitMethods,
-  tierViews,
-  tiersEntitledTo,
-  warnKeysIncluded,
-  warnUnsupportedFeatures,
-  type TierView,
-} from './model.ts';
+import { beginExport, explicitMethods, tiersEntitledTo, type TierView } from './model.ts';
 import { limitZone, type Zone } from './nginx-limits.ts';
 import { mapSource, problemText, quote } from './nginx-syntax.ts';
 import { patternRegex } from './path-regex.ts';
-import { WarningList, type ExportOptions, type ExportResult } from './types.ts';
+import type { WarningList, ExportOptions, ExportResult } from './types.ts';
 
 export function exportNginx(policy: Policy, options: ExportOptions = {}): ExportResult {
-  const warnings = new WarningList('nginx');
-  const views = tierViews(policy);
-  warnUnsupportedFeatures(policy, warnings, 'NGINX');
-  if (options.includeKeys) warnKeysIncluded(policy, warnings);
+  const { warnings, views } = beginExport(policy, 'nginx', 'NGINX', options);
 
   const lines = [
     '# Tollgate policy for NGINX. Include it in the http block: include conf.d/tollgate.conf;',

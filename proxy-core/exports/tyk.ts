@@ -10,17 +10,15 @@
 import type { ApiDefinition, Policy } from '../policies/schema.ts';
 import {
   PERIOD_SECONDS,
+  beginExport,
   explicitMethods,
   ratesAndQuotas,
-  tierViews,
   warnDropped,
-  warnKeysIncluded,
   warnRouteCosts,
-  warnUnsupportedFeatures,
   type TierView,
 } from './model.ts';
 import { patternRegex } from './path-regex.ts';
-import { WarningList, type ExportFile, type ExportOptions, type ExportResult } from './types.ts';
+import type { WarningList, ExportFile, ExportOptions, ExportResult } from './types.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -28,10 +26,7 @@ const ORG = 'default';
 const VERSION = 'Default';
 
 export function exportTyk(policy: Policy, options: ExportOptions = {}): ExportResult {
-  const warnings = new WarningList('tyk');
-  const views = tierViews(policy);
-  warnUnsupportedFeatures(policy, warnings, 'Tyk');
-  if (options.includeKeys) warnKeysIncluded(policy, warnings);
+  const { warnings, views } = beginExport(policy, 'tyk', 'Tyk', options);
 
   const files: ExportFile[] = policy.apis.map((api, a) => ({
     name: `tyk/apis/${api.name}.json`,

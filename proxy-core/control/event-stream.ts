@@ -99,7 +99,10 @@ export class EventStreamHub {
     this.#clients.clear();
   }
 
-  #onEntry(entry: RequestLogEntry): void {
+  #onEntry(logged: RequestLogEntry): void {
+    // Entries are built lazily; only finish one when someone is listening.
+    if (this.#clients.size === 0) return;
+    const entry = this.#options.requestLog.finished(logged);
     for (const client of this.#clients) {
       if (matchesQuery(entry, client.filter)) send(client, { type: 'entry', data: entry });
     }

@@ -145,11 +145,11 @@ export class Masker {
       const eq = pair.indexOf('=');
       if (eq < 0) continue;
       const rawName = pair.slice(0, eq);
-      const name = /[%+]/.test(rawName) ? safeDecode(rawName) : rawName;
+      const name = isEncoded(rawName) ? safeDecode(rawName) : rawName;
       if (!this.#queryParams.has(name)) continue;
 
       const value = pair.slice(eq + 1);
-      const decoded = /[%+]/.test(value) ? safeDecode(value) : value;
+      const decoded = isEncoded(value) ? safeDecode(value) : value;
       secrets.add(value);
       secrets.addCredential(decoded);
       pairs[i] = `${rawName}=${MASK}`;
@@ -187,6 +187,11 @@ function maskHeaderValue(name: string, value: string, secrets: SecretSet): strin
   }
   secrets.addCredential(value);
   return MASK;
+}
+
+/** Two string searches: cheaper than a regular expression on this per-request path. */
+function isEncoded(text: string): boolean {
+  return text.includes('%') || text.includes('+');
 }
 
 function safeDecode(text: string): string {

@@ -47,6 +47,31 @@ describe('live event stream', () => {
     await done;
   });
 
+  it('sends entries with their URL and masked bodies, never the key', async () => {
+    const key = 'stream-key-0123456789';
+    const events: StreamEvent[] = [];
+    const abort = new AbortController();
+    const done = client.stream((e) => events.push(e), { consumer: 'carol' }, abort.signal);
+    await waitFor(events, (e) => e.type === 'metrics');
+
+    const record = exchange({
+      annotations: { ...ALLOWED, consumer: 'carol' },
+      request: { path: `/v1/x?api_key=${key}`, headers: { 'x-api-key': key } },
+      requestBody: JSON.stringify({ password: 'hunter2hunter2' }),
+      responseBody: JSON.stringify({ temp: 21 }),
+    });
+    api.requestLog.completed(record);
+    const entry = await waitFor(events, (e) => e.type === 'entry');
+    abort.abort();
+    await done;
+
+    assert.ok(entry.type === 'entry');
+    assert.match(entry.data.url, /^https:\/\/api\.weather\.test\/v1\/x\?api_key=/);
+    assert.equal(entry.data.responseBody?.text, '{"temp":21}');
+    const text = JSON.stringify(entry);
+    assert.ok(!text.includes(key) && !text.includes('hunter2hunter2'), text);
+  });
+
   it('replays the entries after `since` first, so a reconnecting client misses nothing', async () => {
     const mark = api.requestLog.lastSeq;
     const missed = exchange({ annotations: ALLOWED });

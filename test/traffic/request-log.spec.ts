@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { RequestLog } from '../../proxy-core/traffic/request-log.ts';
 import { Masker, MASK } from '../../proxy-core/traffic/masking.ts';
 import type { RequestLogEntry } from '../../proxy-core/contract/control-api.ts';
+import { toHar } from '../../proxy-core/traffic/har.ts';
 import { ALLOWED, RATE_LIMITED, exchange } from './exchange-records.ts';
 
 describe('request log ring buffer', () => {
@@ -196,6 +197,50 @@ describe('masking before storing', () => {
     assert.equal(entry.query, `appid=${MASK}&units=metric&api_key=${MASK}`);
     assert.match(entry.url, /units=metric/);
     assert.match(entry.requestBody!.text, /"note":"hi"/);
+  });
+
+  it('masks entries built lazily on every way out: query, get, subscribers, HAR', () => {
+    const log = new RequestLog();
+    const passed: string[] = [];
+    log.subscribe((entry) => {
+      // Listeners see masked headers at once; the URL and bodies come with `finished`.
+      passed.push(JSON.stringify(entry.requestHeaders));
+      if (entry.id.endsWith('0')) passed.push(JSON.stringify(log.finished(entry)));
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const record = exchange({
+        request: {
+          path: `/v1/forecast/${i}?api_key=${KEY}&units=metric`,
+          headers: { 'x-api-key': KEY, cookie: 'session=abcdefgh12345678' },
+        },
+        requestBody: JSON.stringify({ password: 'hunter2hunter2', n: i }),
+        // Every other upstream echoes the key back: that body is masked at record time.
+        responseBody: JSON.stringify(i % 2 ? { echoed: KEY } : { temp: 21 }),
+      });
+      ids.push(record.request.id);
+      log.completed(record);
+    }
+
+    const queried = log.query({ limit: 12 }).entries;
+    const texts = [
+      ...passed,
+      JSON.stringify(queried),
+      JSON.stringify(log.query({ text: 'metric' }).entries),
+      JSON.stringify(ids.map((id) => log.get(id))),
+      JSON.stringify(toHar(queried)),
+    ];
+    for (const text of texts) {
+      for (const secret of [KEY, 'abcdefgh12345678', 'hunter2hunter2']) {
+        assert.ok(!text.includes(secret), `${secret} leaked: ${text.slice(0, 200)}`);
+      }
+    }
+    assert.equal(queried.length, 12);
+    for (const entry of queried) {
+      assert.match(entry.url, /^https:\/\/api\.weather\.test\/v1\/forecast\/\d+\?api_key=/);
+      assert.match(entry.requestBody!.text, /"password":"\[masked\]"/);
+    }
+    assert.equal(log.query({ text: 'forecast/11?' }).matched, 1, 'text filters read the URL');
   });
 
   it('tags the credential used, the same tag for the same key, without revealing it', () => {

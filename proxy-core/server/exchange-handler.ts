@@ -20,11 +20,12 @@ import {
   type ExchangeRecord,
   type ExchangeRequest,
   type ForwardVerdict,
+  type HeaderMap,
   type RespondVerdict,
   type Verdict,
 } from './exchange.ts';
 import { buildRequest } from './exchange-request.ts';
-import { endToEndHeaders } from './hop-by-hop.ts';
+import { endToEndHeaders, endToEndRawHeaders } from './hop-by-hop.ts';
 import { sendProblem, upstreamProblemCode, type ProxyProblemCode } from './proxy-problems.ts';
 import {
   chooseUpstream,
@@ -36,7 +37,12 @@ import {
 } from './routing.ts';
 import { hostHeader, type RequestTarget } from './target.ts';
 import type { DeadlineSweep } from './deadline-sweep.ts';
-import { measureConnection, openUpstream, type ConnectionTiming } from './upstream-request.ts';
+import {
+  isBodiless,
+  measureConnection,
+  openUpstream,
+  type ConnectionTiming,
+} from './upstream-request.ts';
 
 export interface ExchangeSettings {
   hooks: ExchangeHooks;
@@ -111,7 +117,9 @@ class Exchange {
   #responseTap: BodyTap | undefined;
   #timing: ConnectionTiming | undefined;
   #upstreamMs: number | undefined;
+  /** A respond verdict's headers; a forwarded response's are built from #upstreamResponse. */
   #responseHeaders: OutgoingHttpHeaders | undefined;
+  #upstreamResponse: IncomingMessage | undefined;
   #upstreamRequest: http.ClientRequest | undefined;
   #upstream: Upstream | undefined;
 
@@ -125,7 +133,8 @@ class Exchange {
 
   run(): void {
     (this.res as ServerResponse & Carrier)[EXCHANGE] = this;
-    this.res.once('close', Exchange.onClientClose);
+    // on, not once: 'close' comes once anyway, and once wraps the listener per call.
+    this.res.on('close', Exchange.onClientClose);
     // An aborted upload errors the request stream; #finish handles the rest.
     this.req.on('error', ignore);
 
@@ -184,7 +193,9 @@ class Exchange {
     const { settings, req, request } = this;
     let upstream: Upstream | ProxyProblemCode;
     try {
-      upstream = chooseUpstream(toTarget(request, verdict.path), this.arrival, {
+      // The request is a RequestTarget itself; a copy is made only for a rewritten path.
+      const target = verdict.path === undefined ? request : toTarget(request, verdict.path);
+      upstream = chooseUpstream(target, this.arrival, {
         override: verdict.upstream,
         hostMap: settings.hostMap,
         ownPorts: settings.ownPorts,
@@ -198,13 +209,15 @@ class Exchange {
       return;
     }
 
+    const bodiless = isBodiless(req);
     const upstreamRequest: http.ClientRequest & Carrier = openUpstream(
       settings,
-      this.req,
+      req,
       request,
       this.arrival,
       upstream,
       verdict,
+      bodiless,
     );
     this.#upstream = upstream;
     this.#upstreamRequest = upstreamRequest;
@@ -217,6 +230,11 @@ class Exchange {
     }
     settings.deadlines.watch(upstreamRequest);
 
+    if (bodiless) {
+      // Nothing to stream: no pipe and its listeners. Node drains the request when it ends.
+      upstreamRequest.end();
+      return;
+    }
     // pipe rather than pipeline: an upstream failure must not destroy the client's socket,
     // which still has to carry the 502. A client that leaves is seen in #finish.
     this.#requestTap = this.#tap(req);
@@ -238,17 +256,17 @@ class Exchange {
     upstreamRes[EXCHANGE] = this;
     upstreamRes.on('error', Exchange.onUpstreamBodyError);
 
-    const headers = endToEndHeaders(upstreamRes.headers);
-    for (const [name, value] of Object.entries(verdict.setResponseHeaders ?? {})) {
-      headers[name.toLowerCase()] = value;
-    }
-    this.#responseHeaders = headers;
+    this.#upstreamResponse = upstreamRes;
     if (res.destroyed) {
       upstreamRes.destroy();
       return;
     }
 
     try {
+      // Raw headers in, raw headers out: Node builds no header object for either side.
+      const headers = endToEndRawHeaders(upstreamRes.rawHeaders, {
+        set: verdict.setResponseHeaders,
+      });
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers);
     } catch {
       // Node's parser is more lenient than its writer (e.g. a control character in the reason).
@@ -280,6 +298,16 @@ class Exchange {
     return new BodyTap(stream, this.settings.captureBodyBytes);
   }
 
+  /** The response headers as a map, built only for a `completed` hook that reads them. */
+  #recordedResponseHeaders(): ExchangeRecord['responseHeaders'] {
+    const upstreamRes = this.#upstreamResponse;
+    if (upstreamRes === undefined) return (this.#responseHeaders ?? {}) as HeaderMap;
+    const headers = endToEndHeaders(upstreamRes.headers);
+    const set = (this.#verdict as ForwardVerdict).setResponseHeaders;
+    for (const name in set) headers[name.toLowerCase()] = set[name];
+    return headers as HeaderMap;
+  }
+
   #finish(): void {
     // Also covers a client that left mid-upload: its socket closing closes the response.
     if (!this.res.writableFinished) this.#upstreamRequest?.destroy();
@@ -291,7 +319,7 @@ class Exchange {
       request,
       annotations: this.#verdict?.annotations,
       status: res.headersSent ? res.statusCode : 0,
-      responseHeaders: (this.#responseHeaders ?? {}) as ExchangeRecord['responseHeaders'],
+      responseHeaders: this.#recordedResponseHeaders(),
       requestBytes: this.#requestTap?.bytes ?? 0,
       responseBytes: this.#responseTap?.bytes ?? 0,
       timings: {

@@ -37,6 +37,51 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
 /** Response side: the same rule, keeping the upstream's Host-free header set. */
 export const endToEndResponseHeaders = endToEndHeaders;
 
+/** A verdict's header edits; names in any case. */
+export interface HeaderEdits {
+  remove?: readonly string[] | undefined;
+  set?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * The same rule on raw headers (`[name, value, …]` as received, names in their own case), plus
+ * a verdict's edits: `remove` drops headers, `set` replaces any header of that name. The result
+ * goes to `http.request` or `writeHead` as is, which write such a list without building and
+ * re-validating a header object per message.
+ */
+export function endToEndRawHeaders(raw: readonly string[], edits?: HeaderEdits): string[] {
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      connection = connection === undefined ? raw[i + 1]! : `${connection},${raw[i + 1]!}`;
+    }
+  }
+  const named = namedByConnection(connection);
+  const replaced = edits ? editedNames(edits) : undefined;
+
+  const result: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (ALWAYS_HOP_BY_HOP.has(name) || name.startsWith('proxy-')) continue;
+    if (named !== undefined && named.has(name)) continue;
+    if (replaced !== undefined && replaced.has(name)) continue;
+    result.push(raw[i]!, raw[i + 1]!);
+  }
+  if (edits?.set) {
+    for (const name in edits.set) result.push(name, edits.set[name]!);
+  }
+  return result;
+}
+
+function editedNames(edits: HeaderEdits): Set<string> | undefined {
+  if (!edits.remove?.length && !edits.set) return undefined;
+  const names = new Set<string>();
+  for (const name of edits.remove ?? []) names.add(name.toLowerCase());
+  for (const name in edits.set) names.add(name.toLowerCase());
+  return names;
+}
+
 function namedByConnection(value: string | undefined): Set<string> | undefined {
   // The usual values name nothing beyond the always-dropped headers: skip the Set.
   if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') {

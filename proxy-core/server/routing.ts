@@ -97,7 +97,7 @@ export function chooseUpstream(
   choice: UpstreamChoice,
 ): Upstream | ProxyProblemCode {
   const base =
-    (choice.override !== undefined ? parseUpstreamBase(choice.override) : undefined) ??
+    (choice.override !== undefined ? parseOverride(choice.override) : undefined) ??
     (arrival.kind === 'reverse' ? arrival.upstream : choice.hostMap.get(target.host));
 
   if (base === undefined) {
@@ -108,6 +108,22 @@ export function chooseUpstream(
   if (isLoopbackHost(base.host) && choice.ownPorts.has(base.port)) return 'PROXY_LOOP';
   const { scheme, host, port, pathPrefix } = base;
   return { scheme, host, port, pathPrefix, path: pathPrefix + target.path };
+}
+
+/**
+ * Verdicts name their upstream as a string, usually one of a few per policy: each is parsed
+ * once. Bounded, as a verdict could build URLs from request data.
+ */
+const overrides = new Map<string, UpstreamBase>();
+
+function parseOverride(text: string): UpstreamBase {
+  let base = overrides.get(text);
+  if (base === undefined) {
+    base = Object.freeze(parseUpstreamBase(text));
+    if (overrides.size >= 256) overrides.clear();
+    overrides.set(text, base);
+  }
+  return base;
 }
 
 /** `http://host:port/path`, for logs and error details; the query is left out. */

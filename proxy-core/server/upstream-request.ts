@@ -8,7 +8,7 @@ import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { ExchangeRequest, ExchangeTimings, ForwardVerdict } from './exchange.ts';
 import type { ExchangeSettings } from './exchange-handler.ts';
-import { endToEndHeaders } from './hop-by-hop.ts';
+import { endToEndRawHeaders } from './hop-by-hop.ts';
 import type { Arrival, Upstream } from './routing.ts';
 import { hostHeader } from './target.ts';
 
@@ -19,17 +19,27 @@ export function openUpstream(
   arrival: Arrival,
   upstream: Upstream,
   verdict: ForwardVerdict,
+  bodiless: boolean,
 ): http.ClientRequest {
-  const headers = endToEndHeaders(req.headers);
+  const set = verdict.setRequestHeaders;
+  const headers = endToEndRawHeaders(req.rawHeaders, {
+    remove: verdict.removeRequestHeaders,
+    set,
+  });
   // A reverse proxy names the upstream; a forward proxy keeps the host the client asked for,
-  // also when the host map sends it elsewhere (like curl --resolve).
-  headers.host =
-    arrival.kind === 'reverse'
-      ? hostHeader(upstream.host, upstream.port, upstream.scheme)
-      : hostHeader(request.host, request.port, request.scheme);
-  for (const name of verdict.removeRequestHeaders ?? []) delete headers[name.toLowerCase()];
-  for (const [name, value] of Object.entries(verdict.setRequestHeaders ?? {})) {
-    headers[name.toLowerCase()] = value;
+  // also when the host map sends it elsewhere (like curl --resolve). A verdict may set its own.
+  if (set === undefined || !hasHeader(set, 'host')) {
+    headers.push(
+      'Host',
+      arrival.kind === 'reverse'
+        ? hostHeader(upstream.host, upstream.port, upstream.scheme)
+        : hostHeader(request.host, request.port, request.scheme),
+    );
+  }
+  // Headers given as a list are written when the request is made, before its body is known:
+  // without this a body-less POST would go out chunked where Node used to send a length of 0.
+  if (bodiless && !NO_BODY_BY_DEFAULT.has(req.method ?? 'GET') && !hasContentLength(req)) {
+    headers.push('Content-Length', '0');
   }
 
   if (upstream.scheme === 'http') {
@@ -56,6 +66,25 @@ export function openUpstream(
     servername: isIP(upstream.host) ? undefined : upstream.host,
     rejectUnauthorized: !insecure,
   });
+}
+
+/** Methods Node sends chunked when a body is not announced; the others go without one. */
+const NO_BODY_BY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** True when the request has no body: neither a length above 0 nor a transfer coding. */
+export function isBodiless(req: IncomingMessage): boolean {
+  const { headers } = req;
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
+
+function hasContentLength(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined;
+}
+
+function hasHeader(headers: Readonly<Record<string, string>>, lowerName: string): boolean {
+  for (const name in headers) if (name.toLowerCase() === lowerName) return true;
+  return false;
 }
 
 /** Where DNS, connect and TLS times of a fresh upstream socket are written. */

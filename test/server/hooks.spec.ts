@@ -158,6 +158,20 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
     assert.equal(request.path, '/rewrite/items?api_key=secret&page=2');
   });
 
+  it('a request without a body is forwarded without one: POST with length 0, GET with none', async () => {
+    const post = await curl(['-x', proxy.proxyUrl, '-X', 'POST', 'http://api.example.test/empty']);
+    const get = await curl(['-x', proxy.proxyUrl, 'http://api.example.test/empty']);
+
+    const posted = JSON.parse(post.body) as EchoBody;
+    assert.equal(posted.method, 'POST');
+    assert.equal(posted.headers['content-length'], '0');
+    assert.equal(posted.headers['transfer-encoding'], undefined);
+    const got = JSON.parse(get.body) as EchoBody;
+    assert.equal(got.headers['content-length'], undefined);
+    assert.equal(got.headers['transfer-encoding'], undefined);
+    assert.equal(got.headers['x-consumer'], 'acme');
+  });
+
   it('an async verdict can send the request to another upstream and set response headers', async () => {
     const result = await curl(['-x', proxy.proxyUrl, 'http://api.example.test/async']);
 

@@ -6,7 +6,7 @@ import {
   parseUpstreamBase,
   resolveTarget,
 } from '../../proxy-core/server/routing.ts';
-import { endToEndHeaders } from '../../proxy-core/server/hop-by-hop.ts';
+import { endToEndHeaders, endToEndRawHeaders } from '../../proxy-core/server/hop-by-hop.ts';
 import { parseAbsoluteUrl, parseAuthority } from '../../proxy-core/server/target.ts';
 
 describe('request targets', () => {
@@ -115,5 +115,24 @@ describe('request targets', () => {
       accept: '*/*',
     });
     assert.deepEqual(kept, { accept: '*/*' });
+  });
+
+  it("drops the same headers from raw lists in any case, and applies a verdict's edits", () => {
+    const raw = [
+      ...['Connection', 'close', 'connection', 'X-Secret', 'X-SECRET', 'hop'],
+      ...['Keep-Alive', 'timeout=1', 'TE', 'trailers', 'Transfer-Encoding', 'chunked'],
+      ...['Upgrade', 'h2c', 'Proxy-Authorization', 'Basic x', 'Host', 'a.test'],
+      ...['Accept', '*/*', 'X-Api-Key', 'k', 'X-Tier', 'client', 'Set-Cookie', 'a=1'],
+      ...['set-cookie', 'b=2'],
+    ];
+    const kept = endToEndRawHeaders(raw, {
+      remove: ['x-api-key'],
+      set: { 'x-tier': 'gold', 'X-Consumer': 'acme' },
+    });
+    // Names keep the client's case; repeated headers stay separate lines.
+    assert.deepEqual(kept, [
+      ...['Accept', '*/*', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2'],
+      ...['x-tier', 'gold', 'X-Consumer', 'acme'],
+    ]);
   });
 });

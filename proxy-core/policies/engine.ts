@@ -70,6 +70,8 @@ export class PolicyEngine implements ExchangeHooks {
   readonly #adaptive: AdaptiveLimits;
   readonly #random: () => number;
   readonly #tierOverrides = new Map<string, string>();
+  /** One function for every request rather than a closure each. */
+  readonly #storedKeys = () => this.#store?.data.keys ?? [];
   #compiled: CompiledPolicy;
 
   constructor(options: PolicyEngineOptions) {
@@ -107,7 +109,7 @@ export class PolicyEngine implements ExchangeHooks {
 
     const identity = identify(api, request, {
       compiled,
-      storedKeys: () => this.#store?.data.keys ?? [],
+      storedKeys: this.#storedKeys,
       tierOverrides: this.#tierOverrides,
       wallNow: this.clock.wall(),
     });

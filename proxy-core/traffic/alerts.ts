@@ -51,6 +51,7 @@ export class AlertWatcher {
   #lastRaised = new Map<string, number>();
   #addresses = new Map<string, Map<string, Sighting>>();
   #agents = new Map<string, Map<string, Sighting>>();
+  #sweptAt = new WeakMap<Map<string, Sighting>, number>();
   #authFailures = new Map<string, Sighting[]>();
   #rates = new Map<string, RateState>();
   #listeners = new Set<(alert: Alert) => void>();
@@ -93,19 +94,26 @@ export class AlertWatcher {
 
     // One key (by its tag) when the request carried one; the consumer otherwise (mTLS).
     const holder = entry.credentialTag ?? `consumer:${entry.consumer}`;
-    const what = entry.credentialTag ? `one key of ${entry.consumer}` : entry.consumer;
-    const within = `within ${seconds(t.windowMs)} s`;
+    // Messages are worded only when an alert is raised: this runs for every request.
 
-    const addresses = this.#distinct(this.#addresses, holder, entry.clientAddress, entry, now);
+    const addresses = this.#distinct(
+      this.#addresses,
+      holder,
+      entry.clientAddress,
+      entry,
+      now,
+      t.maxAddressesPerConsumer,
+    );
     if (addresses.size > t.maxAddressesPerConsumer) {
-      const message = `${what} was used from ${addresses.size} client addresses ${within}`;
+      const count = `${addresses.size} client addresses`;
+      const message = `${holderName(entry)} was used from ${count} ${within(t)}`;
       this.#raise('key-many-addresses', entry.consumer, ids(addresses), now, message);
     }
 
     const agent = entry.userAgent ?? '(none)';
-    const agents = this.#distinct(this.#agents, holder, agent, entry, now);
+    const agents = this.#distinct(this.#agents, holder, agent, entry, now, t.maxAgentsPerConsumer);
     if (agents.size > t.maxAgentsPerConsumer) {
-      const message = `${what} was used by ${agents.size} user agents ${within}`;
+      const message = `${holderName(entry)} was used by ${agents.size} user agents ${within(t)}`;
       this.#raise('key-many-agents', entry.consumer, ids(agents), now, message);
     }
 
@@ -189,20 +197,34 @@ export class AlertWatcher {
     }
   }
 
-  /** The distinct values seen for `key` within the window, with the newest request of each. */
+  /**
+   * The distinct values seen for `key` within the window, with the newest request of each.
+   * Runs for every request of a known consumer, so it updates sightings in place and sweeps
+   * out old values only when the count would raise an alert or once a second.
+   */
   #distinct(
     maps: Map<string, Map<string, Sighting>>,
     key: string,
     value: string,
     entry: RequestLogEntry,
     now: number,
+    max: number,
   ): Map<string, Sighting> {
     let seen = maps.get(key);
     if (!seen) maps.set(key, (seen = new Map()));
 
-    seen.set(value, { at: now, id: entry.id });
-    for (const [v, sighting] of seen) {
-      if (now - sighting.at > this.#thresholds.windowMs) seen.delete(v);
+    const sighting = seen.get(value);
+    if (sighting) {
+      sighting.at = now;
+      sighting.id = entry.id;
+    } else {
+      seen.set(value, { at: now, id: entry.id });
+    }
+    if (seen.size > max || now - (this.#sweptAt.get(seen) ?? 0) >= 1000) {
+      for (const [v, s] of seen) {
+        if (now - s.at > this.#thresholds.windowMs) seen.delete(v);
+      }
+      this.#sweptAt.set(seen, now);
     }
     return seen;
   }
@@ -231,6 +253,14 @@ export class AlertWatcher {
     if (this.#alerts.length > MAX_ALERTS) this.#alerts.shift();
     for (const listener of this.#listeners) listener(alert);
   }
+}
+
+function within(t: AlertThresholds): string {
+  return `within ${seconds(t.windowMs)} s`;
+}
+
+function holderName(entry: RequestLogEntry): string {
+  return entry.credentialTag ? `one key of ${entry.consumer}` : entry.consumer!;
 }
 
 function ids(seen: Map<string, Sighting>): string[] {

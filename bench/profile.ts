@@ -119,6 +119,8 @@ function area(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   if (url.includes('/proxy-core/')) return 'tollgate: ' + url.split('/proxy-core/')[1];
   if (url.includes('/bench/')) return 'bench: ' + url.split('/bench/')[1];
+  // The proxies run bundled (bin/cli-bundle.mjs): one file, so one area for all of Tollgate.
+  if (url.includes('/node_modules/.tollgate-')) return 'tollgate + bench entry (bundled)';
   if (url.includes('/node_modules/'))
     return 'dep: ' + url.split('/node_modules/')[1]!.split('/')[0];
   if (url.startsWith('node:')) return url.replace(/^node:internal\//, 'node:');

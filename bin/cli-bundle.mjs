@@ -27,7 +27,7 @@ export async function freshBundle(entry, outDir) {
   const name = path.basename(entry).replace(/\.ts$/, '.js');
   const built = path.join(dir, name);
   const manifest = path.join(dir, `${name}.inputs.json`);
-  if (isFresh(manifest)) return built;
+  if (isFresh(manifest, built)) return built;
 
   try {
     await build(path.join(ROOT, entry), dir, name, manifest);
@@ -37,21 +37,18 @@ export async function freshBundle(entry, outDir) {
   }
 }
 
-function isFresh(manifest) {
-  let inputs;
+function isFresh(manifest, built) {
   try {
-    inputs = JSON.parse(readFileSync(manifest, 'utf8'));
+    const { entry, inputs } = JSON.parse(readFileSync(manifest, 'utf8'));
+    // The entry is stamped too: a concurrent build may have replaced it after this manifest.
+    if (stampOf(built) !== entry) return false;
+    for (const [file, stamp] of Object.entries(inputs)) {
+      if (stampOf(path.join(ROOT, file)) !== stamp) return false;
+    }
+    return true;
   } catch {
     return false;
   }
-  for (const [file, stamp] of Object.entries(inputs)) {
-    try {
-      if (stampOf(path.join(ROOT, file)) !== stamp) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
 }
 
 function stampOf(file) {
@@ -98,7 +95,10 @@ async function build(entryPath, dir, name, manifest) {
   }
   // A source saved while esbuild read it may not be in this bundle: no manifest, so the next
   // run builds again.
-  if (!changedDuringBuild) writeAtomically(manifest, JSON.stringify(inputs));
+  if (!changedDuringBuild) {
+    const entry = stampOf(path.join(dir, name));
+    writeAtomically(manifest, JSON.stringify({ entry, inputs }));
+  }
   removeOldChunks(dir, written);
 }
 

@@ -104,7 +104,7 @@ interface Timed {
  */
 export function measureConnection(request: http.ClientRequest, timing: ConnectionTiming): void {
   (request as http.ClientRequest & Timed)[TIMING] = timing;
-  request.once('socket', onSocket);
+  request.on('socket', onSocket);
 }
 
 function onSocket(this: http.ClientRequest & Timed, socket: Socket & Timed): void {

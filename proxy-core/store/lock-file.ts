@@ -7,7 +7,8 @@
  * is still ours.
  */
 
-import { open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from './store-error.ts';
 
@@ -75,23 +76,32 @@ async function takeOverStale(file: string): Promise<boolean> {
   }
 }
 
+/**
+ * Creates `file` with our pid in it, or returns false when it exists. The content is written to
+ * a private file first and hard-linked into place, so nobody ever reads a lock that exists but
+ * is still empty (and would look stale): `link` creates the name atomically, or fails with EEXIST.
+ */
 async function tryCreate(file: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(file, 'wx', 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const content: LockContent = { pid: process.pid, startedAt: new Date().toISOString() };
 
+  const handle = await open(draft, 'wx', 0o600);
   try {
-    const content: LockContent = { pid: process.pid, startedAt: new Date().toISOString() };
     await handle.writeFile(JSON.stringify(content) + '\n', 'utf8');
     await handle.sync();
   } finally {
     await handle.close();
   }
-  return true;
+
+  try {
+    await link(draft, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await unlink(draft).catch(() => undefined);
+  }
 }
 
 /** The lock's owner, or null when the file is gone or unreadable (treated as stale). */
@@ -103,7 +113,7 @@ async function readOwner(file: string): Promise<LockContent | null> {
     return null;
   }
 
-  // A lock cut short between create and write (a crash in that instant) has no pid: stale.
+  // A lock written by an older version that crashed between create and write has no pid: stale.
   try {
     const parsed = JSON.parse(text) as Partial<LockContent>;
     return Number.isInteger(parsed.pid) && (parsed.pid as number) > 0

@@ -75,6 +75,8 @@ export function relayUpgrade(
       arrival.kind === 'reverse'
         ? hostHeader(upstream.host, upstream.port, upstream.scheme)
         : hostHeader(target.host, target.port, target.scheme);
+    // Credentials the policy consumed must not reach the upstream on a handshake either.
+    for (const name of verdict.removeRequestHeaders ?? []) delete headers[name.toLowerCase()];
     for (const [name, value] of Object.entries(verdict.setRequestHeaders ?? {})) {
       headers[name.toLowerCase()] = value;
     }

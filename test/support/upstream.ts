@@ -102,21 +102,27 @@ export interface WebSocketUpstreamOptions {
   refuseWith?: number;
 }
 
-/** Echoes every message back prefixed with `echo:`; wss uses a throwaway CA like above. */
+/**
+ * Echoes every message back prefixed with `echo:`, and keeps the headers of each accepted
+ * handshake in `handshakes`; wss uses a throwaway CA like above.
+ */
 export async function startWebSocketUpstream(
   options: WebSocketUpstreamOptions = {},
-): Promise<TestUpstream & { caPem?: string }> {
+): Promise<TestUpstream & { caPem?: string; handshakes: http.IncomingHttpHeaders[] }> {
   const upstream = options.tls ? await startHttpsUpstream() : await startHttpUpstream();
+  const handshakes: http.IncomingHttpHeaders[] = [];
   const wss = new WebSocketServer({
     server: upstream.server,
     verifyClient: (_info, done) =>
       options.refuseWith ? done(false, options.refuseWith, 'refused by test upstream') : done(true),
   });
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, req) => {
+    handshakes.push(req.headers);
     socket.on('message', (data, isBinary) => socket.send(isBinary ? data : `echo:${String(data)}`));
   });
   return {
     ...upstream,
+    handshakes,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();

@@ -181,8 +181,9 @@ export class AlertWatcher {
 
   #watchQuotas(entry: RequestLogEntry, now: number): void {
     for (const limit of entry.limits ?? []) {
-      const isQuota = limit.algorithm === 'calendar' || limit.resetAt !== undefined;
-      if (!isQuota || limit.limit <= 0) continue;
+      // Only calendar quotas (day, week, month) run out for long; every limit reports a
+      // resetAt, so a per-minute rate near its end is not a quota about to run out.
+      if (limit.algorithm !== 'calendar' || limit.limit <= 0) continue;
       if (limit.remaining / limit.limit > this.#thresholds.quotaRemainingShare) continue;
 
       const subject = `${entry.consumer}:${limit.name}`;

@@ -119,7 +119,15 @@ describe('abuse alerts', () => {
       ...ALLOWED,
       limits: [
         { name: 'free-day', limit: 100, remaining, resetSeconds: 3600, algorithm: 'calendar' },
-        { name: 'free-minute', limit: 10, remaining: 0, resetSeconds: 5, algorithm: 'gcra' },
+        // The engine gives every limit a resetAt, rates included.
+        {
+          name: 'free-minute',
+          limit: 10,
+          remaining: 0,
+          resetSeconds: 5,
+          resetAt: Date.now() + 5000,
+          algorithm: 'sliding-window',
+        },
       ],
     });
     send(quota(50));

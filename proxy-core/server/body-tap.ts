@@ -32,7 +32,10 @@ export class BodyTap {
   /** Undefined when nothing was asked to be kept or the body was empty. */
   captured(): CapturedBody | undefined {
     if (this.#limit === 0 || this.bytes === 0) return undefined;
-    return { bytes: Buffer.concat(this.#chunks ?? [], this.#kept), truncated: this.#truncated };
+    const chunks = this.#chunks ?? [];
+    // A body of one chunk (most small ones) is already a private copy: no second copy needed.
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#kept);
+    return { bytes, truncated: this.#truncated };
   }
 
   #take(chunk: Buffer): void {

@@ -18,13 +18,19 @@ import type { LoggedBody, RequestLogEntry } from '../contract/control-api.ts';
 import type { CapturedBody, ExchangeRecord } from '../server/exchange.ts';
 import { SecretSet, type Masker } from './masking.ts';
 
-/** What `finishEntry` still needs: the raw captured bodies and how to mask them. */
+/**
+ * What `finishEntry` still needs: the raw captured bodies and how to mask them. A full log holds
+ * 10,000 of these in the old space, so each body waits as a latin1 string (one heap object, the
+ * exact bytes) rather than a Buffer and its wrapper: less for the GC to copy and mark.
+ */
 export interface PendingParts {
   masker: Masker;
   bodyCap: number;
-  requestBody: CapturedBody | undefined;
+  requestBody: string | undefined;
+  requestTruncated: boolean;
   requestType: string;
-  responseBody: CapturedBody | undefined;
+  responseBody: string | undefined;
+  responseTruncated: boolean;
   responseType: string;
 }
 
@@ -88,9 +94,11 @@ export function recordEntry(
   const pending: PendingParts = {
     masker,
     bodyCap,
-    requestBody,
+    requestBody: requestBody?.bytes.toString('latin1'),
+    requestTruncated: requestBody?.truncated ?? false,
     requestType: headerText(request.headers['content-type']),
-    responseBody,
+    responseBody: responseBody?.bytes.toString('latin1'),
+    responseTruncated: responseBody?.truncated ?? false,
     responseType: headerText(record.responseHeaders['content-type']),
   };
   if (containsAny(requestBody, secrets) || containsAny(responseBody, secrets)) {
@@ -117,13 +125,19 @@ export function finishEntry(
   entry.url = buildUrl(entry.scheme, entry.host, entry.port, entry.path, entry.query);
   if (!pending) return;
   const { masker, bodyCap } = pending;
-  if (pending.requestBody) {
-    entry.requestBody = logBody(pending.requestBody, pending.requestType, bodyCap, masker, secrets);
+  if (pending.requestBody !== undefined) {
+    const body = capturedBody(pending.requestBody, pending.requestTruncated);
+    entry.requestBody = logBody(body, pending.requestType, bodyCap, masker, secrets);
   }
-  if (pending.responseBody) {
-    const { responseBody, responseType } = pending;
-    entry.responseBody = logBody(responseBody, responseType, bodyCap, masker, secrets);
+  if (pending.responseBody !== undefined) {
+    const body = capturedBody(pending.responseBody, pending.responseTruncated);
+    entry.responseBody = logBody(body, pending.responseType, bodyCap, masker, secrets);
   }
+}
+
+/** Back from the latin1 string PendingParts keeps: byte for byte what the proxy captured. */
+function capturedBody(latin1: string, truncated: boolean): CapturedBody {
+  return { bytes: Buffer.from(latin1, 'latin1'), truncated };
 }
 
 function containsAny(body: CapturedBody | undefined, secrets: SecretSet): boolean {

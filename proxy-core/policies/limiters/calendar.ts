@@ -5,31 +5,16 @@
  */
 
 import { nextCalendarBoundary } from '../calendar-time.ts';
-import type { Counter, LimitParams, Limiter } from './types.ts';
-import { NEVER_MS } from './types.ts';
+import type { Limiter } from './types.ts';
+import { windowCounter } from './window-counter.ts';
 
-export const calendarQuota: Limiter = {
+export const calendarQuota: Limiter = windowCounter({
   usesWallClock: true,
-
-  check(counter, now, cost, params, out) {
-    roll(counter, now, params);
-    const resetMs = counter.resetAt - now;
-    out.allowed = counter.count + cost <= params.limit;
-    out.remaining = Math.max(0, params.limit - counter.count - (out.allowed ? cost : 0));
-    out.resetMs = resetMs;
-    out.retryAfterMs = out.allowed ? 0 : cost > params.limit ? NEVER_MS : resetMs;
+  roll(counter, now, params) {
+    if (counter.resetAt !== 0 && now < counter.resetAt) return;
+    counter.count = 0;
+    counter.windowStart = now;
+    counter.resetAt = nextCalendarBoundary(now, params.per, params.timeZone);
   },
-
-  commit(counter, now, cost, params) {
-    roll(counter, now, params);
-    counter.count += cost;
-    counter.version++;
-  },
-};
-
-function roll(counter: Counter, now: number, params: LimitParams): void {
-  if (counter.resetAt !== 0 && now < counter.resetAt) return;
-  counter.count = 0;
-  counter.windowStart = now;
-  counter.resetAt = nextCalendarBoundary(now, params.per, params.timeZone);
-}
+  windowEnd: (counter) => counter.resetAt,
+});

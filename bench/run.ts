@@ -7,23 +7,12 @@
  * figures for people, not assertions. It exits 1 only when the bench itself could not run.
  */
 
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeBenchPki } from './bench-pki.ts';
-import {
-  installCleanupHandlers,
-  killAll,
-  nodeArgs,
-  startWithReadyLine,
-  stopAll,
-} from './children.ts';
-import { runLengths, type BenchContext } from './context.ts';
+import { runLengths } from './context.ts';
 import { buildReport, type BenchResults } from './report.ts';
 import { runLaterSections } from './later-sections.ts';
 import { measureNewHostSection } from './new-host-section.ts';
+import { runBenchSession } from './session.ts';
 import { measureThroughput } from './throughput.ts';
 
 const { values } = parseArgs({
@@ -33,42 +22,22 @@ const { values } = parseArgs({
 
 const lengths = runLengths(values.quick!);
 const started = Date.now();
-const tmp = await mkdtemp(path.join(os.tmpdir(), 'tollgate-bench-'));
-installCleanupHandlers(() => rmSync(tmp, { recursive: true, force: true }));
-let exitCode = 0;
 
-try {
-  const pki = await writeBenchPki(tmp);
-  const upstream = await startWithReadyLine<{ http: number; https: number }>(
-    nodeArgs('upstream.ts', ['--key', pki.leafKeyPath, '--cert', pki.leafChainPath]),
-  );
-  const context: BenchContext = {
-    quick: values.quick!,
-    seconds: lengths.seconds,
-    warmupSeconds: lengths.warmupSeconds,
-    connections: 50,
-    tmp,
-    pki,
-    upstream: { pid: upstream.pid, ...upstream.ready },
-  };
+const { seconds, warmupSeconds } = lengths;
+await runBenchSession(
+  'bench',
+  { quick: values.quick!, seconds, warmupSeconds },
+  async (context) => {
+    progress(`upstream on :${context.upstream.http} (http) :${context.upstream.https} (https)`);
+    const results: BenchResults = {
+      throughput: await measureThroughput(context),
+      newHost: await measureNewHostSection(context, lengths.newHosts),
+      later: await runLaterSections(context, lengths),
+    };
 
-  progress(`upstream on :${context.upstream.http} (http) :${context.upstream.https} (https)`);
-  const results: BenchResults = {
-    throughput: await measureThroughput(context),
-    newHost: await measureNewHostSection(context, lengths.newHosts),
-    later: await runLaterSections(context, lengths),
-  };
-
-  process.stdout.write(buildReport(context, results, (Date.now() - started) / 1000) + '\n');
-} catch (error) {
-  process.stderr.write(`bench: could not run: ${(error as Error).stack ?? error}\n`);
-  exitCode = 1;
-} finally {
-  await stopAll();
-  killAll();
-  await rm(tmp, { recursive: true, force: true });
-}
-process.exit(exitCode);
+    process.stdout.write(buildReport(context, results, (Date.now() - started) / 1000) + '\n');
+  },
+);
 
 function progress(text: string): void {
   process.stderr.write(`bench: ${text}\n`);

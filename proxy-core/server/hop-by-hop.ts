@@ -34,9 +34,6 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   return result;
 }
 
-/** Response side: the same rule, keeping the upstream's Host-free header set. */
-export const endToEndResponseHeaders = endToEndHeaders;
-
 /** A verdict's header edits; names in any case. */
 export interface HeaderEdits {
   remove?: readonly string[] | undefined;
@@ -72,6 +69,16 @@ export function endToEndRawHeaders(raw: readonly string[], edits?: HeaderEdits):
     for (const name in edits.set) result.push(name, edits.set[name]!);
   }
   return result;
+}
+
+/** Whether a verdict's `set` names `lowerName`, in any case. */
+export function setsHeader(
+  set: Readonly<Record<string, string>> | undefined,
+  lowerName: string,
+): boolean {
+  if (set === undefined) return false;
+  for (const name in set) if (name.toLowerCase() === lowerName) return true;
+  return false;
 }
 
 function editedNames(edits: HeaderEdits): Set<string> | undefined {

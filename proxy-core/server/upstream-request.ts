@@ -8,7 +8,7 @@ import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { ExchangeRequest, ExchangeTimings, ForwardVerdict } from './exchange.ts';
 import type { ExchangeSettings } from './exchange-handler.ts';
-import { endToEndRawHeaders } from './hop-by-hop.ts';
+import { endToEndRawHeaders, setsHeader } from './hop-by-hop.ts';
 import type { Arrival, Upstream } from './routing.ts';
 import { hostHeader } from './target.ts';
 
@@ -28,7 +28,7 @@ export function openUpstream(
   });
   // A reverse proxy names the upstream; a forward proxy keeps the host the client asked for,
   // also when the host map sends it elsewhere (like curl --resolve). A verdict may set its own.
-  if (set === undefined || !hasHeader(set, 'host')) {
+  if (!setsHeader(set, 'host')) {
     headers.push(
       'Host',
       arrival.kind === 'reverse'
@@ -80,11 +80,6 @@ export function isBodiless(req: IncomingMessage): boolean {
 
 function hasContentLength(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined;
-}
-
-function hasHeader(headers: Readonly<Record<string, string>>, lowerName: string): boolean {
-  for (const name in headers) if (name.toLowerCase() === lowerName) return true;
-  return false;
 }
 
 /** Where DNS, connect and TLS times of a fresh upstream socket are written. */

@@ -15,7 +15,7 @@ import { STATUS_CODES } from 'node:http';
 import { FORWARD_UNCHANGED, type Verdict } from './exchange.ts';
 import type { ExchangeSettings } from './exchange-handler.ts';
 import { buildRequest } from './exchange-request.ts';
-import { endToEndHeaders } from './hop-by-hop.ts';
+import { endToEndHeaders, endToEndRawHeaders, setsHeader } from './hop-by-hop.ts';
 import { upstreamProblemCode, writeRawProblem } from './proxy-problems.ts';
 import { chooseUpstream, describeUpstream, resolveTarget, type Arrival } from './routing.ts';
 import { hostHeader } from './target.ts';
@@ -68,17 +68,20 @@ export function relayUpgrade(
       return;
     }
 
-    const headers = endToEndHeaders(req.headers);
-    headers.connection = 'Upgrade';
-    headers.upgrade = 'websocket';
-    headers.host =
-      arrival.kind === 'reverse'
-        ? hostHeader(upstream.host, upstream.port, upstream.scheme)
-        : hostHeader(target.host, target.port, target.scheme);
-    // Credentials the policy consumed must not reach the upstream on a handshake either.
-    for (const name of verdict.removeRequestHeaders ?? []) delete headers[name.toLowerCase()];
-    for (const [name, value] of Object.entries(verdict.setRequestHeaders ?? {})) {
-      headers[name.toLowerCase()] = value;
+    // The verdict's edits apply as on any request: credentials it consumed stay here.
+    const set = verdict.setRequestHeaders;
+    const headers = endToEndRawHeaders(req.rawHeaders, {
+      remove: verdict.removeRequestHeaders,
+      set,
+    });
+    headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
+    if (!setsHeader(set, 'host')) {
+      headers.push(
+        'Host',
+        arrival.kind === 'reverse'
+          ? hostHeader(upstream.host, upstream.port, upstream.scheme)
+          : hostHeader(target.host, target.port, target.scheme),
+      );
     }
 
     const options: https.RequestOptions = {

@@ -5,7 +5,7 @@
  * with its place in the Kong file.
  */
 
-import type { Period, PolicyInput } from '../policies/schema.ts';
+import type { Period } from '../policies/schema.ts';
 import { KONG_ANONYMOUS } from './kong.ts';
 import { regexToPattern } from './path-regex.ts';
 import { JWT_SECRET_PLACEHOLDER } from './tollgate.ts';
@@ -15,12 +15,12 @@ import {
   importWarnings,
   isMapping,
   parseSource,
+  type ApiInput,
+  type ImportDoc as Doc,
   type ImportResult,
   type ImportWarn,
 } from './import-result.ts';
 
-type Doc = Record<string, unknown>;
-type ApiInput = PolicyInput['apis'] extends (infer T)[] | undefined ? T : never;
 type LimitInput = {
   requests: number;
   per: Period;

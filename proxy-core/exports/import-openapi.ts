@@ -5,20 +5,19 @@
  * say (`**` paths, costs, tiers and limits).
  */
 
-import type { PolicyInput } from '../policies/schema.ts';
 import {
   finishImport,
   ImportError,
   importWarnings,
   isMapping,
   parseSource,
+  type ApiInput,
+  type ImportDoc as Doc,
   type ImportResult,
   type ImportWarn,
 } from './import-result.ts';
 import { JWT_SECRET_PLACEHOLDER } from './tollgate.ts';
 
-type Doc = Record<string, unknown>;
-type ApiInput = NonNullable<PolicyInput['apis']>[number];
 type RouteInput = ApiInput['routes'][number];
 type AuthInput = NonNullable<ApiInput['auth']>[number];
 

@@ -11,6 +11,12 @@ import type { ExportWarning } from './types.ts';
 
 export type ImportWarnings = ExportWarning[];
 
+/** A parsed YAML or JSON mapping of the document being imported. */
+export type ImportDoc = Record<string, unknown>;
+
+/** One API of the policy being built, in the policy file's (input) shape. */
+export type ApiInput = NonNullable<PolicyInput['apis']>[number];
+
 export interface ImportResult {
   /** The document to save as a policy file. */
   document: PolicyInput;

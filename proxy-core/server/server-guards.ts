@@ -60,8 +60,9 @@ function clientErrorCode(code: string | undefined): ProxyProblemCode {
  * keep-alive follow-up, since the first byte of the next request is not observable here (the
  * parser reads the socket natively) and Node closes an idle connection silently from `idleMs`
  * on (its socket timer is coarse: up to about twice that). An idle connection still open at the
- * deadline gets the 408 and is closed, which RFC 9110 §15.5.9 allows. Node's own headersTimeout is only swept every 30 s on a server created without options, and
- * not at all on a server that never listens (the tunnel server).
+ * deadline gets the 408 and is closed, which RFC 9110 §15.5.9 allows. Node's own
+ * headersTimeout is only swept every 30 s on a server created without options, and not at all
+ * on a server that never listens (the tunnel server).
  */
 function guardRequestHeads(server: Server, headersMs: number, idleMs: number): void {
   const expire = (socket: Duplex & Guarded) => {

@@ -5,7 +5,8 @@ import { loadPolicyFile, parsePolicy } from '../../policies/load.ts';
 import type { JwtAuth, Policy } from '../../policies/schema.ts';
 import { parseCommandArgs, resolveDataDir, UsageError, type Command } from '../command.ts';
 
-const USAGE = `Usage: tollgate token --consumer NAME [--ttl 1h] [--policy FILE] [--api NAME] [--tier TIER]
+const USAGE = `Usage: tollgate token --consumer NAME [--ttl 1h] [--policy FILE] [--api NAME]
+                      [--tier TIER]
 
 Mints a signed test JWT for a consumer, with the claims the policy's jwt method expects
 (issuer, audience, consumer claim, tier claim), signed with that method's shared secret.

@@ -33,6 +33,10 @@ export function sampleExchange(i: number): ExchangeRecord {
         'x-api-key': 'bench-key-0123456789',
         accept: 'application/json',
       },
+      rawHeaders: [
+        ...['Host', 'api.weather.test', 'User-Agent', 'bench/1.0'],
+        ...['X-Api-Key', 'bench-key-0123456789', 'Accept', 'application/json'],
+      ],
     },
     annotations: {
       decision: i % 10 === 0 ? 'refused' : 'allowed',
@@ -46,7 +50,7 @@ export function sampleExchange(i: number): ExchangeRecord {
       ],
     },
     status: i % 10 === 0 ? 429 : 200,
-    responseHeaders: { 'content-type': 'application/json', 'content-length': '64' },
+    responseHeaders: ['Content-Type', 'application/json', 'Content-Length', '64'],
     requestBytes: 0,
     responseBytes: 64,
     timings: { total: 2 + (i % 17), upstream: 1 + (i % 17) },

@@ -78,6 +78,7 @@ function nsPerDecide(): number {
     port: 443,
     path: '/v1/forecast/paris?units=metric',
     headers: { 'x-api-key': 'pro-key-456', accept: 'application/json' },
+    rawHeaders: ['X-Api-Key', 'pro-key-456', 'Accept', 'application/json'],
   };
 
   const run = (n: number) => {

@@ -7,8 +7,9 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LogQuery, RequestLogEntry, StreamEvent } from '../contract/control-api.ts';
+import type { LogQuery, StreamEvent } from '../contract/control-api.ts';
 import type { RequestLog } from '../traffic/request-log.ts';
+import type { LogRecord } from '../traffic/log-record.ts';
 import type { Metrics } from '../traffic/metrics.ts';
 import type { AlertWatcher } from '../traffic/alerts.ts';
 import { matchesQuery, normaliseQuery, type NormalisedQuery } from '../traffic/log-filter.ts';
@@ -99,10 +100,10 @@ export class EventStreamHub {
     this.#clients.clear();
   }
 
-  #onEntry(logged: RequestLogEntry): void {
-    // Entries are built lazily; only finish one when someone is listening.
+  #onEntry(record: LogRecord): void {
+    // Entries are built on first read; only build one when someone is listening.
     if (this.#clients.size === 0) return;
-    const entry = this.#options.requestLog.finished(logged);
+    const entry = record.toEntry();
     for (const client of this.#clients) {
       if (matchesQuery(entry, client.filter)) send(client, { type: 'entry', data: entry });
     }

@@ -20,12 +20,12 @@ import {
   type ExchangeRecord,
   type ExchangeRequest,
   type ForwardVerdict,
-  type HeaderMap,
   type RespondVerdict,
   type Verdict,
 } from './exchange.ts';
 import { buildRequest } from './exchange-request.ts';
-import { endToEndHeaders, endToEndRawHeaders } from './hop-by-hop.ts';
+import { headerList, type HeaderList } from './header-list.ts';
+import { endToEndRawHeaders } from './hop-by-hop.ts';
 import { sendProblem, upstreamProblemCode, type ProxyProblemCode } from './proxy-problems.ts';
 import {
   chooseUpstream,
@@ -117,9 +117,8 @@ class Exchange {
   #responseTap: BodyTap | undefined;
   #timing: ConnectionTiming | undefined;
   #upstreamMs: number | undefined;
-  /** A respond verdict's headers; a forwarded response's are built from #upstreamResponse. */
-  #responseHeaders: OutgoingHttpHeaders | undefined;
-  #upstreamResponse: IncomingMessage | undefined;
+  /** The headers written to the client, for the record. */
+  #sentHeaders: HeaderList | OutgoingHttpHeaders | undefined;
   #upstreamRequest: http.ClientRequest | undefined;
   #upstream: Upstream | undefined;
 
@@ -184,7 +183,7 @@ class Exchange {
     for (const [name, value] of Object.entries(verdict.headers))
       headers[name.toLowerCase()] = value;
     headers['content-length'] = String(Buffer.byteLength(verdict.body));
-    this.#responseHeaders = headers;
+    this.#sentHeaders = headers;
     this.res.writeHead(verdict.status, headers);
     this.res.end(verdict.body);
   }
@@ -256,7 +255,6 @@ class Exchange {
     upstreamRes[EXCHANGE] = this;
     upstreamRes.on('error', Exchange.onUpstreamBodyError);
 
-    this.#upstreamResponse = upstreamRes;
     if (res.destroyed) {
       upstreamRes.destroy();
       return;
@@ -268,6 +266,7 @@ class Exchange {
         set: verdict.setResponseHeaders,
       });
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers);
+      this.#sentHeaders = headers;
     } catch {
       // Node's parser is more lenient than its writer (e.g. a control character in the reason).
       upstreamRes.destroy();
@@ -298,14 +297,14 @@ class Exchange {
     return new BodyTap(stream, this.settings.captureBodyBytes);
   }
 
-  /** The response headers as a map, built only for a `completed` hook that reads them. */
-  #recordedResponseHeaders(): ExchangeRecord['responseHeaders'] {
-    const upstreamRes = this.#upstreamResponse;
-    if (upstreamRes === undefined) return (this.#responseHeaders ?? {}) as HeaderMap;
-    const headers = endToEndHeaders(upstreamRes.headers);
-    const set = (this.#verdict as ForwardVerdict).setResponseHeaders;
-    for (const name in set) headers[name.toLowerCase()] = set[name];
-    return headers as HeaderMap;
+  /**
+   * The headers the client got: the list written for a forwarded response (no copy), the map
+   * of a respond verdict as a list. A proxy problem's headers are not recorded.
+   */
+  #recordedResponseHeaders(): HeaderList {
+    const sent = this.#sentHeaders;
+    if (sent === undefined) return NO_HEADERS;
+    return Array.isArray(sent) ? sent : headerList(sent as OutgoingHttpHeaders);
   }
 
   #finish(): void {
@@ -340,6 +339,8 @@ class Exchange {
 }
 
 function ignore(): void {}
+
+const NO_HEADERS: HeaderList = Object.freeze([]);
 
 function toTarget(request: ExchangeRequest, path = request.path): RequestTarget {
   return { scheme: request.scheme, host: request.host, port: request.port, path };

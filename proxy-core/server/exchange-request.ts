@@ -30,6 +30,7 @@ export function buildRequest(
     port: target.port,
     path: target.path,
     headers: req.headers,
+    rawHeaders: req.rawHeaders,
     clientCertificate: clientCertificateOf(req),
     reverse: arrival.kind === 'reverse' ? true : undefined,
   };

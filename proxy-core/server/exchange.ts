@@ -9,6 +9,7 @@
  */
 
 import type { ExchangeAnnotations } from '../contract/traffic.ts';
+import type { HeaderList } from './header-list.ts';
 
 export type HeaderMap = Record<string, string | string[] | undefined>;
 
@@ -32,7 +33,10 @@ export interface ExchangeRequest {
   readonly port: number;
   /** Path and query exactly as the client sent them. */
   readonly path: string;
+  /** Lower-case names, as Node parses them: what the hooks look headers up in. */
   readonly headers: HeaderMap;
+  /** The same headers as received, names in the client's case: what the log keeps. */
+  readonly rawHeaders: HeaderList;
   /** Present on intercepted TLS connections where the client offered a certificate. */
   readonly clientCertificate?: ClientCertificate;
   /** Set when the request arrived on a reverse-proxy listener rather than the forward proxy. */
@@ -89,7 +93,8 @@ export interface ExchangeRecord {
   annotations?: ExchangeAnnotations;
   /** Status sent to the client; 0 when the client went away before any answer. */
   status: number;
-  responseHeaders: HeaderMap;
+  /** The headers sent to the client (none when it got no answer), in sending order. */
+  responseHeaders: HeaderList;
   requestBytes: number;
   responseBytes: number;
   timings: ExchangeTimings;

@@ -6,8 +6,6 @@
  * meant for the proxy never reach the upstream.
  */
 
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-
 const ALWAYS_HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -17,22 +15,6 @@ const ALWAYS_HOP_BY_HOP = new Set([
   'upgrade',
   'host',
 ]);
-
-/**
- * A copy of `headers` without hop-by-hop headers. `host` is dropped as well: the caller sets
- * the Host the upstream should see.
- */
-export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = namedByConnection(headers.connection);
-  const result: OutgoingHttpHeaders = {};
-
-  for (const name in headers) {
-    if (ALWAYS_HOP_BY_HOP.has(name) || name.startsWith('proxy-')) continue;
-    if (named !== undefined && named.has(name)) continue;
-    result[name] = headers[name];
-  }
-  return result;
-}
 
 /** A verdict's header edits; names in any case. */
 export interface HeaderEdits {

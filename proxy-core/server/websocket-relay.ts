@@ -15,7 +15,8 @@ import { STATUS_CODES } from 'node:http';
 import { FORWARD_UNCHANGED, type Verdict } from './exchange.ts';
 import type { ExchangeSettings } from './exchange-handler.ts';
 import { buildRequest } from './exchange-request.ts';
-import { endToEndHeaders, endToEndRawHeaders, setsHeader } from './hop-by-hop.ts';
+import { headerList, type HeaderList } from './header-list.ts';
+import { endToEndRawHeaders, setsHeader } from './hop-by-hop.ts';
 import { upstreamProblemCode, writeRawProblem } from './proxy-problems.ts';
 import { chooseUpstream, describeUpstream, resolveTarget, type Arrival } from './routing.ts';
 import { hostHeader } from './target.ts';
@@ -49,7 +50,7 @@ export function relayUpgrade(
         request,
         annotations: verdict.annotations,
         status: verdict.status,
-        responseHeaders: verdict.headers,
+        responseHeaders: headerList(verdict.headers),
         requestBytes: 0,
         responseBytes: Buffer.byteLength(verdict.body),
         timings: { total: Date.now() - request.startedAt },
@@ -105,7 +106,7 @@ export function relayUpgrade(
             rejectUnauthorized: !insecure,
           });
 
-    const report = (status: number, responseHeaders: http.IncomingHttpHeaders, error?: string) =>
+    const report = (status: number, responseHeaders: HeaderList, error?: string) =>
       settings.hooks.completed?.({
         request,
         annotations: verdict.annotations,
@@ -141,17 +142,18 @@ export function relayUpgrade(
       socket.pipe(upstreamSocket);
       upstreamSocket.once('close', () => socket.destroy());
       socket.once('close', () => upstreamSocket.destroy());
-      report(101, upstreamRes.headers);
+      report(101, upstreamRes.rawHeaders);
     });
 
     upstreamReq.on('response', (upstreamRes) => {
       // The upstream refused the upgrade: its answer goes to the client, then the socket closes.
       const status = upstreamRes.statusCode ?? 502;
-      const refusal = endToEndHeaders(upstreamRes.headers);
-      refusal.connection = 'close';
-      socket.write(rawHead(status, flatten(refusal)));
+      const refusalHeaders = endToEndRawHeaders(upstreamRes.rawHeaders, {
+        set: { Connection: 'close' },
+      });
+      socket.write(rawHead(status, refusalHeaders));
       upstreamRes.pipe(socket);
-      report(status, upstreamRes.headers);
+      report(status, refusalHeaders);
     });
 
     upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
@@ -161,7 +163,7 @@ export function relayUpgrade(
       });
       const code = upstreamProblemCode(error);
       writeRawProblem(socket, code, describeUpstream(upstream));
-      report(0, {}, code);
+      report(0, [], code);
     });
     upstreamReq.end();
   };
@@ -196,15 +198,6 @@ function rawHead(status: number, rawHeaders: string[]): string {
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
-function flatten(headers: http.OutgoingHttpHeaders): string[] {
-  const raw: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) raw.push(name, String(one));
-  }
-  return raw;
-}
-
 function writeRawResponse(
   socket: Duplex,
   status: number,
@@ -216,5 +209,5 @@ function writeRawResponse(
     'content-length': String(Buffer.byteLength(body)),
     connection: 'close',
   };
-  socket.end(rawHead(status, flatten(all)) + body);
+  socket.end(rawHead(status, headerList(all)) + body);
 }

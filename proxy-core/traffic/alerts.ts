@@ -7,7 +7,8 @@
  * alert names the requests that raised it; the same alert is not raised again for one window.
  */
 
-import type { Alert, AlertThresholds, RequestLogEntry } from '../contract/control-api.ts';
+import type { Alert, AlertThresholds } from '../contract/control-api.ts';
+import type { ExchangeSummary } from './log-record.ts';
 
 export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = {
   windowMs: 60_000,
@@ -85,7 +86,7 @@ export class AlertWatcher {
     return () => this.#listeners.delete(listener);
   }
 
-  readonly observe = (entry: RequestLogEntry): void => {
+  readonly observe = (entry: ExchangeSummary): void => {
     const now = this.#now();
     const t = this.#thresholds;
 
@@ -121,7 +122,7 @@ export class AlertWatcher {
     this.#watchQuotas(entry, now);
   };
 
-  #watchAuthFailures(entry: RequestLogEntry, now: number): void {
+  #watchAuthFailures(entry: ExchangeSummary, now: number): void {
     const subject = entry.api ?? entry.host;
     const recent = (this.#authFailures.get(subject) ?? []).filter(
       (s) => now - s.at <= this.#thresholds.windowMs,
@@ -142,7 +143,7 @@ export class AlertWatcher {
     }
   }
 
-  #watchRate(entry: RequestLogEntry, now: number): void {
+  #watchRate(entry: ExchangeSummary, now: number): void {
     const consumer = entry.consumer!;
     const minute = Math.floor(now / 60_000);
     let state = this.#rates.get(consumer);
@@ -179,7 +180,7 @@ export class AlertWatcher {
     }
   }
 
-  #watchQuotas(entry: RequestLogEntry, now: number): void {
+  #watchQuotas(entry: ExchangeSummary, now: number): void {
     for (const limit of entry.limits ?? []) {
       // Only calendar quotas (day, week, month) run out for long; every limit reports a
       // resetAt, so a per-minute rate near its end is not a quota about to run out.
@@ -207,7 +208,7 @@ export class AlertWatcher {
     maps: Map<string, Map<string, Sighting>>,
     key: string,
     value: string,
-    entry: RequestLogEntry,
+    entry: ExchangeSummary,
     now: number,
     max: number,
   ): Map<string, Sighting> {
@@ -260,7 +261,7 @@ function within(t: AlertThresholds): string {
   return `within ${seconds(t.windowMs)} s`;
 }
 
-function holderName(entry: RequestLogEntry): string {
+function holderName(entry: ExchangeSummary): string {
   return entry.credentialTag ? `one key of ${entry.consumer}` : entry.consumer!;
 }
 

@@ -1,6 +1,7 @@
 /** Filters of the request log, shared by log queries, HAR export and the live stream. */
 
-import type { LogQuery, RequestLogEntry } from '../contract/control-api.ts';
+import type { LogQuery } from '../contract/control-api.ts';
+import type { ExchangeSummary } from './log-record.ts';
 
 export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 10_000;
@@ -29,7 +30,7 @@ export function normaliseQuery(query: LogQuery): NormalisedQuery {
   return normalised;
 }
 
-export function matchesQuery(entry: RequestLogEntry, q: NormalisedQuery): boolean {
+export function matchesQuery(entry: ExchangeSummary, q: NormalisedQuery): boolean {
   if (q.status) {
     if ('exact' in q.status && entry.status !== q.status.exact) return false;
     if ('class' in q.status && Math.floor(entry.status / 100) !== q.status.class) return false;
@@ -48,11 +49,11 @@ export function matchesQuery(entry: RequestLogEntry, q: NormalisedQuery): boolea
 }
 
 /** `api.route`, the way policies reference routes. */
-function qualified(entry: RequestLogEntry): string | undefined {
+function qualified(entry: ExchangeSummary): string | undefined {
   return entry.api && entry.route ? `${entry.api}.${entry.route}` : undefined;
 }
 
-function haystack(entry: RequestLogEntry): string {
+function haystack(entry: ExchangeSummary): string {
   return [entry.method, entry.url, entry.consumer, entry.tier, entry.reason, entry.error, entry.id]
     .filter(Boolean)
     .join(' ')

@@ -10,8 +10,7 @@
  */
 
 import type { Policy } from '../policies/schema.ts';
-import type { HeaderMap } from '../server/exchange.ts';
-import type { LoggedHeaders } from '../contract/control-api.ts';
+import type { HeaderList } from '../server/header-list.ts';
 
 export const MASK = '[masked]';
 
@@ -40,6 +39,12 @@ const DEFAULT_BODY_FIELDS = [
   'refresh_token',
   'id_token',
 ];
+
+/**
+ * Separates names and values in `headerLines`. Node refuses a line break inside a header name or
+ * value in both directions, so it cannot occur in one.
+ */
+export const HEADER_LINE_BREAK = '\n';
 
 /** Shortest credential value scrubbed from the rest of the exchange. */
 const MIN_SCRUB_LENGTH = 8;
@@ -81,11 +86,17 @@ export class SecretSet {
     this.add(value);
   }
 
+  /** Length of the shortest value: shorter text cannot contain one (most header values). */
+  #shortest = Infinity;
+
   add(value: string): void {
-    if (value.length >= MIN_SCRUB_LENGTH && !this.values.includes(value)) this.values.push(value);
+    if (value.length < MIN_SCRUB_LENGTH || this.values.includes(value)) return;
+    this.values.push(value);
+    this.#shortest = Math.min(this.#shortest, value.length);
   }
 
   scrub(text: string): string {
+    if (text.length < this.#shortest) return text;
     let result = text;
     for (const value of this.values) {
       if (result.includes(value)) result = result.split(value).join(MASK);
@@ -96,6 +107,8 @@ export class SecretSet {
 
 export class Masker {
   readonly #headers: Set<string>;
+  /** Lengths of the masked names: most header names are passed over without lower-casing. */
+  readonly #headerLengths: Set<number>;
   readonly #queryParams: Set<string>;
   readonly #bodyPattern: RegExp;
   readonly #formPattern: RegExp;
@@ -105,6 +118,7 @@ export class Masker {
     this.#headers = new Set(
       [...DEFAULT_HEADERS, ...(options.headers ?? [])].map((h) => h.toLowerCase()),
     );
+    this.#headerLengths = new Set([...this.#headers].map((name) => name.length));
     this.#queryParams = new Set([...DEFAULT_QUERY_PARAMS, ...(options.queryParams ?? [])]);
 
     const fields = [...DEFAULT_BODY_FIELDS, ...(options.bodyFields ?? [])].map(escapeRegExp);
@@ -114,23 +128,32 @@ export class Masker {
     this.#anyField = new RegExp(names, 'i');
   }
 
-  /** A masked copy of a header map; credential values found are added to `secrets`. */
-  headers(map: HeaderMap, secrets: SecretSet): LoggedHeaders {
-    const result: LoggedHeaders = {};
-    for (const name in map) {
-      const value = map[name];
-      if (value === undefined) continue;
-
+  /**
+   * A header list (`[name, value, …]`) masked and joined into one string of lines (see
+   * `HEADER_LINE_BREAK`): a full log keeps one string per side instead of a map and its values.
+   * With `scrubEchoes`, values holding a secret found earlier in the exchange are scrubbed too.
+   */
+  headerLines(list: HeaderList, secrets: SecretSet, scrubEchoes = false): string {
+    let masked: string[] | undefined;
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!;
+      if (!this.#headerLengths.has(name.length)) continue;
       const lower = name.toLowerCase();
-      if (!this.#headers.has(lower)) {
-        result[lower] = value;
-        continue;
-      }
-      result[lower] = Array.isArray(value)
-        ? value.map((v) => maskHeaderValue(lower, v, secrets))
-        : maskHeaderValue(lower, value, secrets);
+      if (!this.#headers.has(lower)) continue;
+      masked ??= list.slice();
+      masked[i + 1] = maskHeaderValue(lower, list[i + 1]!, secrets);
     }
-    return result;
+
+    if (scrubEchoes && secrets.values.length > 0) {
+      for (let i = 1; i < list.length; i += 2) {
+        const value = (masked ?? list)[i]!;
+        const scrubbed = secrets.scrub(value);
+        if (scrubbed === value) continue;
+        masked ??= list.slice();
+        masked[i] = scrubbed;
+      }
+    }
+    return (masked ?? list).join(HEADER_LINE_BREAK);
   }
 
   /** Masks credential parameters of a query string (without the `?`). */

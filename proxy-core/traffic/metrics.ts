@@ -12,9 +12,9 @@ import type {
   MetricsSnapshot,
   MetricsTick,
   QuotaUsage,
-  RequestLogEntry,
   SeriesPoint,
 } from '../contract/control-api.ts';
+import type { ExchangeSummary } from './log-record.ts';
 
 export const SERIES_SECONDS = 15 * 60;
 
@@ -46,7 +46,7 @@ class GroupCounter {
     useWebAssembly: false,
   });
 
-  observe(entry: RequestLogEntry): void {
+  observe(entry: ExchangeSummary): void {
     this.count++;
     const cls = Math.floor(entry.status / 100);
     if (cls >= 1 && cls <= 5) this.classes[cls - 1]!++;
@@ -107,7 +107,7 @@ export class Metrics {
     this.#usage = usage;
   }
 
-  readonly observe = (entry: RequestLogEntry): void => {
+  readonly observe = (entry: ExchangeSummary): void => {
     this.#total.observe(entry);
     if (entry.consumer) group(this.#byConsumer, entry.consumer)?.observe(entry);
     if (entry.tier) group(this.#byTier, entry.tier)?.observe(entry);

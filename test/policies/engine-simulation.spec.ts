@@ -38,7 +38,7 @@ function completedRecord(verdict: Verdict, status: number, upstreamMs: number): 
     request: request(),
     annotations: verdict.annotations,
     status,
-    responseHeaders: {},
+    responseHeaders: [],
     requestBytes: 0,
     responseBytes: 0,
     timings: { upstream: upstreamMs, total: upstreamMs + 1 },

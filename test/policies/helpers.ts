@@ -5,6 +5,7 @@ import { PolicyEngine, type PolicyEngineOptions } from '../../proxy-core/policie
 import { parsePolicy } from '../../proxy-core/policies/load.ts';
 import type { Policy } from '../../proxy-core/policies/schema.ts';
 import type { ExchangeRequest, Verdict } from '../../proxy-core/server/exchange.ts';
+import { headerList } from '../../proxy-core/server/header-list.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
 
@@ -32,6 +33,7 @@ export function engineWith(policy: Policy, options: Partial<PolicyEngineOptions>
 let nextId = 0;
 
 export function request(overrides: Partial<ExchangeRequest> = {}): ExchangeRequest {
+  const headers = overrides.headers ?? {};
   return {
     id: String(++nextId),
     startedAt: Date.now(),
@@ -41,8 +43,9 @@ export function request(overrides: Partial<ExchangeRequest> = {}): ExchangeReque
     host: 'api.weather.test',
     port: 443,
     path: '/v1/forecast/paris',
-    headers: {},
     ...overrides,
+    headers,
+    rawHeaders: overrides.rawHeaders ?? headerList(headers),
   };
 }
 

@@ -1,5 +1,7 @@
 import type { ExchangeAnnotations } from '../../proxy-core/contract/traffic.ts';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { ExchangeRecord, ExchangeRequest } from '../../proxy-core/server/exchange.ts';
+import { headerList } from '../../proxy-core/server/header-list.ts';
 
 let nextId = 0;
 
@@ -13,13 +15,15 @@ export function exchange(
     annotations?: ExchangeAnnotations;
     status?: number;
     totalMs?: number;
-    responseHeaders?: ExchangeRecord['responseHeaders'];
+    /** As a map for readability; the proxy reports a list. */
+    responseHeaders?: OutgoingHttpHeaders;
     requestBody?: string | Buffer;
     responseBody?: string | Buffer;
     truncated?: boolean;
   } = {},
 ): ExchangeRecord {
   const id = String(++nextId);
+  const headers = options.request?.headers ?? { 'user-agent': 'test-client/1.0' };
   const record: ExchangeRecord = {
     request: {
       id,
@@ -30,11 +34,12 @@ export function exchange(
       host: 'api.weather.test',
       port: 443,
       path: '/v1/forecast/paris',
-      headers: { 'user-agent': 'test-client/1.0' },
       ...options.request,
+      headers,
+      rawHeaders: options.request?.rawHeaders ?? headerList(headers),
     },
     status: options.status ?? 200,
-    responseHeaders: options.responseHeaders ?? { 'content-type': 'application/json' },
+    responseHeaders: headerList(options.responseHeaders ?? { 'content-type': 'application/json' }),
     requestBytes: 0,
     responseBytes: 2,
     timings: { total: options.totalMs ?? 5, upstream: (options.totalMs ?? 5) - 1 },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RequestLog } from '../../proxy-core/traffic/request-log.ts';
 import { Masker, MASK } from '../../proxy-core/traffic/masking.ts';
-import type { RequestLogEntry } from '../../proxy-core/contract/control-api.ts';
+import type { LogRecord } from '../../proxy-core/traffic/log-record.ts';
 import { toHar } from '../../proxy-core/traffic/har.ts';
 import { ALLOWED, RATE_LIMITED, exchange } from './exchange-records.ts';
 
@@ -97,7 +97,7 @@ describe('request log ring buffer', () => {
     log.completed(exchange());
     const mark = log.lastSeq;
 
-    const seen: RequestLogEntry[] = [];
+    const seen: LogRecord[] = [];
     const unsubscribe = log.subscribe((entry) => seen.push(entry));
     log.completed(exchange());
     log.completed(exchange());
@@ -202,10 +202,10 @@ describe('masking before storing', () => {
   it('masks entries built lazily on every way out: query, get, subscribers, HAR', () => {
     const log = new RequestLog();
     const passed: string[] = [];
-    log.subscribe((entry) => {
-      // Listeners see masked headers at once; the URL and bodies come with `finished`.
-      passed.push(JSON.stringify(entry.requestHeaders));
-      if (entry.id.endsWith('0')) passed.push(JSON.stringify(log.finished(entry)));
+    log.subscribe((record) => {
+      // Listeners see the record, its headers masked at once; bodies come with toEntry().
+      passed.push(JSON.stringify(record), record.requestHeaderLines, record.url);
+      if (record.id.endsWith('0')) passed.push(JSON.stringify(record.toEntry()));
     });
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) {

@@ -6,6 +6,9 @@ export interface BenchContext {
   /** Measured seconds per throughput row, after `warmupSeconds` unrecorded. */
   seconds: number;
   warmupSeconds: number;
+  /** Interleaved off/on pairs in the on-vs-off sections, each row `pairSeconds` long. */
+  pairs: number;
+  pairSeconds: number;
   connections: number;
   tmp: string;
   pki: BenchPkiFiles;
@@ -15,6 +18,12 @@ export interface BenchContext {
 /** Run lengths: the full run stays under ~6 minutes on 2 cores; --quick is a smoke run. */
 export function runLengths(quick: boolean) {
   return quick
-    ? { seconds: 2, warmupSeconds: 1, newHosts: 8, bigBodyBytes: 64 * 2 ** 20, logRequests: 5_000 }
-    : { seconds: 10, warmupSeconds: 2, newHosts: 40, bigBodyBytes: 2 ** 30, logRequests: 50_000 };
+    ? {
+        ...{ seconds: 2, warmupSeconds: 1, pairs: 1, pairSeconds: 2 },
+        ...{ newHosts: 8, bigBodyBytes: 64 * 2 ** 20, logRequests: 5_000 },
+      }
+    : {
+        ...{ seconds: 10, warmupSeconds: 2, pairs: 3, pairSeconds: 5 },
+        ...{ newHosts: 40, bigBodyBytes: 2 ** 30, logRequests: 50_000 },
+      };
 }

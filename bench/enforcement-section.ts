@@ -13,6 +13,7 @@ import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
 import { withTollgate } from './targets.ts';
+import { pairsNote, sideBySide } from './side-by-side.ts';
 import { measuredRow, type MeasuredRow } from './tollgate-rows.ts';
 import { runWrk } from './wrk.ts';
 
@@ -62,25 +63,27 @@ export async function enforcementSection(context: BenchContext): Promise<Section
         ...(withKey ? { header: ['x-api-key', KEY] as [string, string] } : {}),
       };
       await runWrk({ ...wrk, seconds: context.warmupSeconds });
-      return measuredRow(proxy.pid, () => runWrk({ ...wrk, seconds: context.seconds }));
+      return measuredRow(proxy.pid, () => runWrk({ ...wrk, seconds: context.pairSeconds }));
     });
 
-  const off = await run({ map: [`${HOST}=http://127.0.0.1:${context.upstream.http}`] }, false);
-  const on = await run({ policyFile }, true);
-  if ('skipped' in off || 'skipped' in on) {
-    outcome.notes.push(
-      `skipped: ${'skipped' in on ? on.skipped : (off as { skipped: string }).skipped}`,
-    );
+  const compared = await sideBySide(
+    context.pairs,
+    () => run({ map: [`${HOST}=http://127.0.0.1:${context.upstream.http}`] }, false),
+    () => run({ policyFile }, true),
+  );
+  if ('skipped' in compared) {
+    outcome.notes.push(`skipped: ${compared.skipped}`);
   } else {
-    const added = (off.result.rps / on.result.rps - 1) * 100;
+    const { off, on } = compared.median;
+    const added = (1 / compared.rpsRatio - 1) * 100;
     outcome.rows.push(off.row('enforcement off'));
     outcome.rows.push(
       on.row('enforcement on', `added per-request cost ${verdict(added, '<=', 10, '%')}`),
     );
-    const cpu = (r: MeasuredRow) => Number(r.row('').cells['CPU µs/req'] || NaN);
-    const cpuAdded = (cpu(on) / cpu(off) - 1) * 100;
-    // req/s moves with whatever else runs on the machine; CPU per request moves far less.
-    outcome.notes.push(`added CPU per request: ${fixed(cpuAdded)}% (off/on CPU µs/req)`);
+    // req/s moves with whatever else runs on the machine; CPU per request moves less.
+    const cpuAdded = (compared.cpuRatio - 1) * 100;
+    outcome.notes.push(`added CPU per request: ${fixed(cpuAdded)}% (median of the pairs)`);
+    outcome.notes.push(pairsNote(compared));
     for (const [name, r] of [
       ['off', off],
       ['on', on],

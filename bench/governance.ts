@@ -2,7 +2,8 @@
  * The governance sections alone (enforcement on vs off, request log + metrics on vs off), for
  * measuring policy and logging work without the full bench's other rows.
  *
- * Usage: node --import tsx bench/governance.ts [--seconds 4] [--only enforcement|traffic]
+ * Usage: node --import tsx bench/governance.ts [--seconds 4] [--pairs 3]
+ *          [--only enforcement|traffic]
  * Run it under `flock /tmp/bench.lock` like every bench on the shared machine.
  */
 
@@ -16,12 +17,17 @@ import { trafficSection } from './traffic-section.ts';
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '4' },
+    pairs: { type: 'string', default: '3' },
     only: { type: 'string' },
   },
   strict: true,
 });
 
-const lengths = { quick: true, seconds: Number(values.seconds), warmupSeconds: 1 };
+const seconds = Number(values.seconds);
+const lengths = {
+  ...{ quick: true, seconds, warmupSeconds: 1 },
+  ...{ pairs: Number(values.pairs), pairSeconds: seconds },
+};
 
 await runBenchSession('governance', lengths, async (context) => {
   const outcomes: SectionOutcome[] = [];

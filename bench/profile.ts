@@ -50,6 +50,8 @@ try {
     quick: false,
     seconds: Number(values.seconds),
     warmupSeconds: 2,
+    pairs: 1,
+    pairSeconds: Number(values.seconds),
     connections: 50,
     tmp,
     pki,

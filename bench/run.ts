@@ -23,10 +23,10 @@ const { values } = parseArgs({
 const lengths = runLengths(values.quick!);
 const started = Date.now();
 
-const { seconds, warmupSeconds } = lengths;
+const { seconds, warmupSeconds, pairs, pairSeconds } = lengths;
 await runBenchSession(
   'bench',
-  { quick: values.quick!, seconds, warmupSeconds },
+  { quick: values.quick!, seconds, warmupSeconds, pairs, pairSeconds },
   async (context) => {
     progress(`upstream on :${context.upstream.http} (http) :${context.upstream.https} (https)`);
     const results: BenchResults = {

@@ -18,7 +18,10 @@ import {
 } from './children.ts';
 import type { BenchContext } from './context.ts';
 
-export type RunLengthsOf = Pick<BenchContext, 'quick' | 'seconds' | 'warmupSeconds'>;
+export type RunLengthsOf = Pick<
+  BenchContext,
+  'quick' | 'seconds' | 'warmupSeconds' | 'pairs' | 'pairSeconds'
+>;
 
 /**
  * Runs `body` with a ready context and exits the process: 0 when it finished, 1 when the bench

@@ -10,6 +10,7 @@ import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
 import { withTollgate, type ProxyTarget } from './targets.ts';
+import { pairsNote, sideBySide } from './side-by-side.ts';
 import { measuredRow, type MeasuredRow } from './tollgate-rows.ts';
 import { runWrk } from './wrk.ts';
 
@@ -43,40 +44,39 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
   const run = (noTraffic: boolean) =>
     withTollgate(context, { noTraffic }, async (proxy): Promise<MeasuredRow> => {
       await runWrk({ ...wrkFor(proxy), seconds: context.warmupSeconds });
-      return measuredRow(proxy.pid, () => runWrk({ ...wrkFor(proxy), seconds: context.seconds }));
+      return measuredRow(proxy.pid, () =>
+        runWrk({ ...wrkFor(proxy), seconds: context.pairSeconds }),
+      );
     });
-
-  const off = await run(true);
-  let probe: ProbeResult | { skipped: string } = { skipped: 'not run' };
-  const on = await withTollgate(context, {}, async (proxy) => {
-    await runWrk({ ...wrkFor(proxy), seconds: context.warmupSeconds });
-    const measured = await measuredRow(proxy.pid, () =>
-      runWrk({ ...wrkFor(proxy), seconds: context.seconds }),
-    );
-
-    // The control API is timed in a second loaded run, so its own cost (serialising 100
-    // entries per query) does not count against the log's throughput above.
-    const probing = runProbe(proxy, context.seconds);
-    await runWrk({ ...wrkFor(proxy), seconds: context.seconds });
-    probe = await probing;
-    return measured;
-  });
-
-  if ('skipped' in off || 'skipped' in on) {
-    outcome.notes.push(
-      `skipped: ${'skipped' in on ? on.skipped : (off as { skipped: string }).skipped}`,
-    );
+  const compared = await sideBySide(
+    context.pairs,
+    () => run(true),
+    () => run(false),
+  );
+  if ('skipped' in compared) {
+    outcome.notes.push(`skipped: ${compared.skipped}`);
     return outcome;
   }
+
+  // The control API is timed in a run of its own, so its cost (building and serialising 100
+  // entries per query) does not count against the log's throughput above.
+  const probe = await withTollgate(context, {}, async (proxy) => {
+    await runWrk({ ...wrkFor(proxy), seconds: context.warmupSeconds });
+    const probing = runProbe(proxy, context.seconds);
+    await runWrk({ ...wrkFor(proxy), seconds: context.seconds });
+    return probing;
+  });
 
   outcome.notes.push(
     "off: startTollgate's bare-proxy mode (no store, engine, log or control API); " +
       'on: as serve runs',
   );
+  outcome.notes.push(pairsNote(compared));
   await inProcessFigures(outcome, context.quick);
-  const kept = on.result.rps / off.result.rps;
+  const { off, on } = compared.median;
+  const kept = compared.rpsRatio * 100;
   outcome.rows.push(off.row('log+metrics off'));
-  outcome.rows.push(on.row('log+metrics on', `kept ${verdict(kept * 100, '>=', 85, '%')}`));
+  outcome.rows.push(on.row('log+metrics on', `kept ${verdict(kept, '>=', 85, '%')}`));
   addProbeRows(outcome, probe);
   return outcome;
 }

@@ -27,6 +27,11 @@ export class ByteRing {
     return this.#buffer.length;
   }
 
+  /** The position the next write starts at, or after. */
+  get head(): number {
+    return this.#head;
+  }
+
   /** Whether bytes written at `position` are still there. */
   holds(position: number): boolean {
     return position >= this.#keptFrom && position >= this.#head - this.#buffer.length;

@@ -47,7 +47,9 @@ const BODY_AT = 13;
 const LIMIT_COUNT = 19;
 const LIMIT_STATES = 20;
 const INLINE_LIMITS = 4;
-const NUMBER_FIELDS = LIMIT_STATES + INLINE_LIMITS * 4;
+/** Where the body arena stood when the record was saved: its bodies, and newer ones, follow. */
+const BODY_FLOOR = LIMIT_STATES + INLINE_LIMITS * 4;
+const NUMBER_FIELDS = BODY_FLOOR + 1;
 
 // Offsets within a slot's stride of `#shared`.
 const METHOD = 0;
@@ -139,8 +141,11 @@ export class RecordStore {
 
     const inline = this.#putLimits(slot, record.limits);
     this.#putText(slot, record, inline ? '' : JSON.stringify(record.limits), keepSlot);
-    this.#putBody(slot, 0, record.requestBody, keepSlot);
-    this.#putBody(slot, 1, record.responseBody, keepSlot);
+    numbers[BODY_FLOOR + n] = this.#bodies.head;
+    const keepBodiesFrom =
+      keepSlot < 0 ? Infinity : numbers[BODY_FLOOR + keepSlot * NUMBER_FIELDS]!;
+    this.#putBody(slot, 0, record.requestBody, keepBodiesFrom);
+    this.#putBody(slot, 1, record.responseBody, keepBodiesFrom);
   }
 
   /** Whether the arenas still hold the text of the record in `slot`. */
@@ -303,7 +308,7 @@ export class RecordStore {
   }
 
   /** A raw body is stored as its bytes, a masked one as its JSON. */
-  #putBody(slot: number, side: 0 | 1, body: KeptBody | undefined, keepSlot: number): void {
+  #putBody(slot: number, side: 0 | 1, body: KeptBody | undefined, keepFrom: number): void {
     const at = BODY_AT + side * 3 + slot * NUMBER_FIELDS;
     const numbers = this.#numbers;
     if (body === undefined) {
@@ -311,7 +316,6 @@ export class RecordStore {
       return;
     }
 
-    const keepFrom = keepSlot < 0 ? Infinity : this.#oldestBodyAt(keepSlot);
     if (body.kind === 'masked') {
       const written = this.#bodies.writeText(JSON.stringify(body.body), keepFrom);
       numbers[at] = written.position;
@@ -324,16 +328,6 @@ export class RecordStore {
     numbers[at + 1] = body.bytes.length;
     numbers[at + 2] = BODY_RAW | (body.truncated ? BODY_TRUNCATED : 0);
     this.#shared[MASKER + slot * SHARED_FIELDS] = body.masker;
-  }
-
-  /** Where the bodies of `slot` start in the body arena (Infinity when it has none). */
-  #oldestBodyAt(slot: number): number {
-    let oldest = Infinity;
-    for (const side of [0, 1]) {
-      const at = BODY_AT + side * 3 + slot * NUMBER_FIELDS;
-      if (this.#numbers[at + 2]) oldest = Math.min(oldest, this.#numbers[at]!);
-    }
-    return oldest;
   }
 
   /** Undefined when there was no body, or when newer bodies have taken its place. */

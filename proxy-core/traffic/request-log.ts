@@ -19,6 +19,12 @@ import { RecordStore } from './record-store.ts';
 export const DEFAULT_LOG_CAPACITY = 10_000;
 export const DEFAULT_BODY_CAP = 64 * 1024;
 
+/**
+ * Entries built for readers, kept by seq: a UI polls the newest page again and again, and an
+ * entry never changes once built. Few enough that keeping them costs the GC next to nothing.
+ */
+const RECENT_ENTRIES = 256;
+
 export interface RequestLogOptions {
   /** Entries kept; the oldest is dropped for each new one beyond this. @default 10000 */
   capacity?: number;
@@ -42,6 +48,7 @@ export class RequestLog implements ExchangeHooks {
   #next = 0;
   #size = 0;
   #seq = 0;
+  #recent = new Map<number, RequestLogEntry>();
   #listeners = new Set<RecordListener>();
   #clearListeners = new Set<() => void>();
 
@@ -117,7 +124,7 @@ export class RequestLog implements ExchangeHooks {
     const view = this.#store.view();
     for (let age = 1; age <= this.#size; age++) {
       const slot = this.#slotAt(age);
-      if (view.at(slot).id === id) return this.#store.record(slot).toEntry();
+      if (view.at(slot).id === id) return this.#entryAt(slot);
     }
     return null;
   }
@@ -134,15 +141,29 @@ export class RequestLog implements ExchangeHooks {
       if (filter.since !== undefined && this.#store.seq(slot) <= filter.since) break;
       if (!matchesQuery(view.at(slot), filter)) continue;
       matched++;
-      if (entries.length < filter.limit) entries.push(this.#store.record(slot).toEntry());
+      if (entries.length < filter.limit) entries.push(this.#entryAt(slot));
     }
 
     return { entries, matched, size: this.#size, capacity: this.capacity, lastSeq: this.#seq };
   }
 
+  #entryAt(slot: number): RequestLogEntry {
+    const seq = this.#store.seq(slot);
+    let entry = this.#recent.get(seq);
+    if (entry === undefined) {
+      entry = this.#store.record(slot).toEntry();
+      this.#recent.set(seq, entry);
+      // A Map iterates in insertion order: the first key is the entry built longest ago.
+      if (this.#recent.size > RECENT_ENTRIES)
+        this.#recent.delete(this.#recent.keys().next().value!);
+    }
+    return entry;
+  }
+
   clear(): number {
     const cleared = this.#size;
     this.#store = this.#newStore();
+    this.#recent.clear();
     this.#next = 0;
     this.#size = 0;
     for (const listener of this.#clearListeners) listener();

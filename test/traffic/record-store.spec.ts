@@ -100,6 +100,21 @@ describe('record store', () => {
     assert.equal(oldest.responseBody, undefined, 'its body gave way');
   });
 
+  it('keeps every body while the arena may still grow, whatever records lie between', () => {
+    const log = new RequestLog({ capacity: 100, bodyArenaBytes: 1024 * 1024 });
+    const withBodies: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      // Every other exchange has no body: 204s, HEADs, redirects.
+      const record = i % 2 ? exchange({ responseBody: Buffer.alloc(8 * 1024, 97) }) : exchange();
+      if (i % 2) withBodies.push(record.request.id);
+      log.completed(record);
+    }
+
+    for (const id of withBodies) {
+      assert.equal(log.get(id)!.responseBody?.size, 8 * 1024, `body of ${id} kept`);
+    }
+  });
+
   it('holds the newest records in order through many laps', () => {
     const log = new RequestLog({ capacity: 50 });
     const ids: string[] = [];

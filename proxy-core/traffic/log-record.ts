@@ -8,10 +8,9 @@
  * `LogRecord` again. `toEntry` builds the `RequestLogEntry` of the contract: URL, header maps,
  * decoded and masked bodies.
  *
- * Guarantees: nothing leaves the process unmasked, and the raw credential values are not kept:
- * a captured body that contains one is masked at once. What waits unmasked until read (or
- * overwritten) is a captured body's configured fields (`password`, `token`, …), as the proxy
- * captured them.
+ * Guarantees: everything a record holds is masked: credential headers and query parameters,
+ * configured fields of text bodies, and any credential value of the request wherever else it
+ * appears in the exchange. Binary bodies are kept as captured (base64 when read).
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
@@ -45,10 +44,9 @@ export type ExchangeSummary = Pick<
   | 'error'
 >;
 
-/** A captured body as the log keeps it: raw until read, or already masked. */
+/** A captured body as the log keeps it: text masked at once, binary as captured. */
 export type KeptBody =
-  | { kind: 'raw'; bytes: Buffer; truncated: boolean; masker: Masker }
-  | { kind: 'masked'; body: LoggedBody };
+  (LoggedBody & { encoding: 'utf8' }) | { encoding: 'bytes'; bytes: Buffer; truncated: boolean };
 
 /** Every field of a record: what the record store saves and gives back. */
 export type LogRecordFields = Omit<LogRecord, 'url' | 'toEntry'>;
@@ -181,10 +179,8 @@ export class LogRecord implements ExchangeSummary {
       if (value !== undefined) (entry as unknown as Record<string, unknown>)[field] = value;
     }
 
-    const request = this.requestBody;
-    if (request) entry.requestBody = loggedBody(request, requestHeaders['content-type']);
-    const response = this.responseBody;
-    if (response) entry.responseBody = loggedBody(response, responseHeaders['content-type']);
+    if (this.requestBody) entry.requestBody = loggedBody(this.requestBody);
+    if (this.responseBody) entry.responseBody = loggedBody(this.responseBody);
     return entry;
   }
 }
@@ -208,10 +204,7 @@ interface Masking {
   secrets: SecretSet;
 }
 
-/**
- * Cut to the cap and kept raw, to be masked when read; masked now if it holds a credential of
- * this exchange, which only this exchange's secrets can find.
- */
+/** Cut to the cap; a text body is masked now, before anything keeps it. */
 function keepBody(
   captured: CapturedBody | undefined,
   contentType: string | string[] | undefined,
@@ -222,15 +215,18 @@ function keepBody(
   const bytes = cut ? captured.bytes.subarray(0, bodyCap) : captured.bytes;
   const truncated = captured.truncated || cut;
 
-  if (!containsAny(bytes, secrets)) return { kind: 'raw', bytes, truncated, masker };
-  const body = logBody(bytes, truncated, headerText(contentType), masker, secrets);
-  return { kind: 'masked', body };
+  const type = headerText(contentType);
+  if (TEXT_TYPE.test(type) || (type === '' && isUtf8Text(bytes))) {
+    const text = masker.body(bytes.toString('utf8'), secrets);
+    return { encoding: 'utf8', text, size: bytes.length, truncated };
+  }
+  return { encoding: 'bytes', bytes, truncated };
 }
 
-function loggedBody(kept: KeptBody, contentType: string | string[] | undefined): LoggedBody {
-  if (kept.kind === 'masked') return kept.body;
-  const type = headerText(contentType);
-  return logBody(kept.bytes, kept.truncated, type, kept.masker, new SecretSet());
+function loggedBody(kept: KeptBody): LoggedBody {
+  if (kept.encoding === 'utf8') return kept;
+  const { bytes, truncated } = kept;
+  return { encoding: 'base64', text: bytes.toString('base64'), size: bytes.length, truncated };
 }
 
 export function buildUrl(scheme: string, host: string, port: number, target: string): string {
@@ -269,11 +265,6 @@ function headerMap(lines: string): LoggedHeaders {
   return map;
 }
 
-function containsAny(bytes: Buffer, secrets: SecretSet): boolean {
-  if (secrets.values.length === 0) return false;
-  return secrets.values.some((value) => bytes.includes(value));
-}
-
 /**
  * Keys the credential tags of this process. A plain hash of a guessable development key could be
  * reversed by trying candidates; an HMAC under a key that never leaves memory cannot.
@@ -301,20 +292,6 @@ function credentialTag(credential: string): string {
 
 const TEXT_TYPE =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|x-www-form-urlencoded))/i;
-
-function logBody(
-  bytes: Buffer,
-  truncated: boolean,
-  contentType: string,
-  masker: Masker,
-  secrets: SecretSet,
-): LoggedBody {
-  if (TEXT_TYPE.test(contentType) || (contentType === '' && isUtf8Text(bytes))) {
-    const text = masker.body(bytes.toString('utf8'), secrets);
-    return { encoding: 'utf8', text, size: bytes.length, truncated };
-  }
-  return { encoding: 'base64', text: bytes.toString('base64'), size: bytes.length, truncated };
-}
 
 function isUtf8Text(bytes: Buffer): boolean {
   return !bytes.includes(0) && Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);

@@ -11,12 +11,11 @@
  * new to copy. Reading a slot builds a `LogRecord` again.
  */
 
-import type { LoggedBody } from '../contract/control-api.ts';
 import type { LimitState, RefusalReason } from '../contract/traffic.ts';
 import type { ExchangeTimings } from '../server/exchange.ts';
 import { ByteRing } from './byte-ring.ts';
 import { buildUrl, LogRecord, type ExchangeSummary, type KeptBody } from './log-record.ts';
-import { HEADER_LINE_BREAK, type Masker } from './masking.ts';
+import { HEADER_LINE_BREAK } from './masking.ts';
 
 /** Text bytes a record may use on average before old records give way. */
 const TEXT_BYTES_PER_RECORD = 4096;
@@ -38,14 +37,14 @@ const UPSTREAM = 9;
 const TOTAL = 10;
 const TEXT_AT = 11;
 const TEXT_BYTES = 12;
-/** Three per side (request, then response): arena position, stored length, flags. */
+/** Four per side (request, then response): arena position, stored length, flags, size. */
 const BODY_AT = 13;
 /**
  * Limit states after the request: how many, then four numbers each for the first few. A tier
  * has one to three limits as a rule; more than `INLINE_LIMITS` are kept as JSON text instead.
  */
-const LIMIT_COUNT = 19;
-const LIMIT_STATES = 20;
+const LIMIT_COUNT = 21;
+const LIMIT_STATES = 22;
 const INLINE_LIMITS = 4;
 /** Where the body arena stood when the record was saved: its bodies, and newer ones, follow. */
 const BODY_FLOOR = LIMIT_STATES + INLINE_LIMITS * 4;
@@ -62,9 +61,8 @@ const CONSUMER = 6;
 const TIER = 7;
 const CREDENTIAL_TAG = 8;
 const ERROR = 9;
-const MASKER = 10;
 /** Name and algorithm of each inline limit state. */
-const LIMIT_NAMES = 11;
+const LIMIT_NAMES = 10;
 const SHARED_FIELDS = LIMIT_NAMES + INLINE_LIMITS * 2;
 
 /**
@@ -74,8 +72,8 @@ const SHARED_FIELDS = LIMIT_NAMES + INLINE_LIMITS * 2;
 const TEXT_FIELDS = 6;
 
 // Body flags.
-const BODY_RAW = 1;
-const BODY_MASKED = 2;
+const BODY_TEXT = 1;
+const BODY_BYTES = 2;
 const BODY_TRUNCATED = 4;
 
 export interface RecordStoreOptions {
@@ -137,7 +135,6 @@ export class RecordStore {
     shared[TIER + s] = record.tier;
     shared[CREDENTIAL_TAG + s] = record.credentialTag;
     shared[ERROR + s] = record.error;
-    shared[MASKER + s] = undefined;
 
     const inline = this.#putLimits(slot, record.limits);
     this.#putText(slot, record, inline ? '' : JSON.stringify(record.limits), keepSlot);
@@ -307,49 +304,45 @@ export class RecordStore {
     this.#numbers[TEXT_BYTES + n] = written.bytes;
   }
 
-  /** A raw body is stored as its bytes, a masked one as its JSON. */
+  /** Text as UTF-8 (already masked), binary as its bytes. */
   #putBody(slot: number, side: 0 | 1, body: KeptBody | undefined, keepFrom: number): void {
-    const at = BODY_AT + side * 3 + slot * NUMBER_FIELDS;
+    const at = BODY_AT + side * 4 + slot * NUMBER_FIELDS;
     const numbers = this.#numbers;
     if (body === undefined) {
       numbers[at + 2] = 0;
       return;
     }
 
-    if (body.kind === 'masked') {
-      const written = this.#bodies.writeText(JSON.stringify(body.body), keepFrom);
+    const truncated = body.truncated ? BODY_TRUNCATED : 0;
+    if (body.encoding === 'utf8') {
+      const written = this.#bodies.writeText(body.text, keepFrom);
       numbers[at] = written.position;
       numbers[at + 1] = written.bytes;
-      numbers[at + 2] = BODY_MASKED;
+      numbers[at + 2] = BODY_TEXT | truncated;
+      numbers[at + 3] = body.size;
       return;
     }
-
     numbers[at] = this.#bodies.writeBytes(body.bytes, keepFrom);
     numbers[at + 1] = body.bytes.length;
-    numbers[at + 2] = BODY_RAW | (body.truncated ? BODY_TRUNCATED : 0);
-    this.#shared[MASKER + slot * SHARED_FIELDS] = body.masker;
+    numbers[at + 2] = BODY_BYTES | truncated;
+    numbers[at + 3] = body.bytes.length;
   }
 
   /** Undefined when there was no body, or when newer bodies have taken its place. */
   #bodyOf(slot: number, side: 0 | 1): KeptBody | undefined {
-    const at = BODY_AT + side * 3 + slot * NUMBER_FIELDS;
-    const flags = this.#numbers[at + 2]!;
-    const position = this.#numbers[at]!;
+    const at = BODY_AT + side * 4 + slot * NUMBER_FIELDS;
+    const numbers = this.#numbers;
+    const flags = numbers[at + 2]!;
+    const position = numbers[at]!;
     if (!flags || !this.#bodies.holds(position)) return undefined;
 
-    const length = this.#numbers[at + 1]!;
-    if (flags & BODY_MASKED) {
-      return {
-        kind: 'masked',
-        body: JSON.parse(this.#bodies.text(position, length)) as LoggedBody,
-      };
+    const length = numbers[at + 1]!;
+    const truncated = (flags & BODY_TRUNCATED) !== 0;
+    if (flags & BODY_TEXT) {
+      const text = this.#bodies.text(position, length);
+      return { encoding: 'utf8', text, size: numbers[at + 3]!, truncated };
     }
-    return {
-      kind: 'raw',
-      bytes: this.#bodies.bytes(position, length),
-      truncated: (flags & BODY_TRUNCATED) !== 0,
-      masker: this.#shared[MASKER + slot * SHARED_FIELDS] as Masker,
-    };
+    return { encoding: 'bytes', bytes: this.#bodies.bytes(position, length), truncated };
   }
 }
 

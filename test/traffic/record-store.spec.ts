@@ -52,7 +52,7 @@ describe('byte ring', () => {
 describe('record store', () => {
   const masker = new Masker();
 
-  it('gives back every field of a record, and the same entry', () => {
+  it('gives back every field of a record, and the same entry, masked before keeping', () => {
     const store = new RecordStore({ capacity: 4 });
     const original = LogRecord.fromExchange(
       exchange({
@@ -78,6 +78,12 @@ describe('record store', () => {
 
     const revived = store.record(2);
     assert.deepEqual(revived.toEntry(), original.toEntry());
+    for (const kept of [original, revived]) {
+      const text = JSON.stringify(kept);
+      for (const secret of ['hunter2hunter2', 'tg_live_secret_0001', 'tg_live_secret_0002']) {
+        assert.ok(!text.includes(secret), `${secret} is masked before it is kept`);
+      }
+    }
     assert.equal(revived.userAgent, 'client/2');
     assert.equal(revived.url, 'http://[::1]:8080' + original.target);
     assert.deepEqual(revived.limits, RATE_LIMITED.limits);

@@ -300,3 +300,12 @@ function isUtf8Text(bytes: Buffer): boolean {
 function headerText(value: string | string[] | undefined): string {
   return (Array.isArray(value) ? value[0] : value) ?? '';
 }
+
+/** The first value of `lowerName` in header lines, matched in any case. */
+export function firstHeaderValue(lines: string, lowerName: string): string | undefined {
+  const parts = lines.split(HEADER_LINE_BREAK);
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    if (parts[i]!.toLowerCase() === lowerName) return parts[i + 1];
+  }
+  return undefined;
+}

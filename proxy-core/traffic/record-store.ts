@@ -14,67 +14,50 @@
 import type { LimitState, RefusalReason } from '../contract/traffic.ts';
 import type { ExchangeTimings } from '../server/exchange.ts';
 import { ByteRing } from './byte-ring.ts';
-import { buildUrl, LogRecord, type ExchangeSummary, type KeptBody } from './log-record.ts';
-import { HEADER_LINE_BREAK } from './masking.ts';
+import { firstHeaderValue, LogRecord, type KeptBody } from './log-record.ts';
+import { SlotView } from './slot-view.ts';
+import {
+  API,
+  BODY_AT,
+  BODY_BYTES,
+  BODY_FLOOR,
+  BODY_TEXT,
+  BODY_TRUNCATED,
+  CLIENT_ADDRESS,
+  CONNECT,
+  CONSUMER,
+  CREDENTIAL_TAG,
+  DECISIONS,
+  DNS,
+  ERROR,
+  INLINE_LIMITS,
+  LIMIT,
+  LIMIT_COUNT,
+  LIMIT_NAMES,
+  LIMIT_STATES,
+  METHOD,
+  NUMBER_FIELDS,
+  PORT,
+  REASON,
+  REQUEST_BYTES,
+  RESPONSE_BYTES,
+  ROUTE,
+  SEQ,
+  SHARED_FIELDS,
+  STARTED_AT,
+  STATUS,
+  TEXT_AT,
+  TEXT_BYTES,
+  TEXT_FIELDS,
+  TIER,
+  TLS,
+  TOTAL,
+  UPSTREAM,
+} from './record-layout.ts';
 
 /** Text bytes a record may use on average before old records give way. */
 const TEXT_BYTES_PER_RECORD = 4096;
 const INITIAL_ARENA_BYTES = 64 * 1024;
-
-const DECISIONS = ['allowed', 'refused', 'passthrough'] as const;
-
-// Offsets of the numeric fields within a slot's stride of `#numbers`.
-const SEQ = 0;
-const STARTED_AT = 1;
-const PORT = 2;
-const STATUS = 3;
-const REQUEST_BYTES = 4;
-const RESPONSE_BYTES = 5;
-const DNS = 6;
-const CONNECT = 7;
-const TLS = 8;
-const UPSTREAM = 9;
-const TOTAL = 10;
-const TEXT_AT = 11;
-const TEXT_BYTES = 12;
-/** Four per side (request, then response): arena position, stored length, flags, size. */
-const BODY_AT = 13;
-/**
- * Limit states after the request: how many, then four numbers each for the first few. A tier
- * has one to three limits as a rule; more than `INLINE_LIMITS` are kept as JSON text instead.
- */
-const LIMIT_COUNT = 21;
-const LIMIT_STATES = 22;
-const INLINE_LIMITS = 4;
-/** Where the body arena stood when the record was saved: its bodies, and newer ones, follow. */
-const BODY_FLOOR = LIMIT_STATES + INLINE_LIMITS * 4;
-const NUMBER_FIELDS = BODY_FLOOR + 1;
-
-// Offsets within a slot's stride of `#shared`.
-const METHOD = 0;
-const CLIENT_ADDRESS = 1;
-const REASON = 2;
-const LIMIT = 3;
-const API = 4;
-const ROUTE = 5;
-const CONSUMER = 6;
-const TIER = 7;
-const CREDENTIAL_TAG = 8;
-const ERROR = 9;
-/** Name and algorithm of each inline limit state. */
-const LIMIT_NAMES = 10;
-const SHARED_FIELDS = LIMIT_NAMES + INLINE_LIMITS * 2;
-
-/**
- * The text of a record as one string: id, host, target, both header lines, and the limit states
- * as JSON when they are too many to keep inline. `#textLengths` splits it again.
- */
-const TEXT_FIELDS = 6;
-
-// Body flags.
-const BODY_TEXT = 1;
-const BODY_BYTES = 2;
-const BODY_TRUNCATED = 4;
 
 export interface RecordStoreOptions {
   capacity: number;
@@ -188,7 +171,7 @@ export class RecordStore {
       route: this.shared(slot, ROUTE) as string | undefined,
       consumer: this.shared(slot, CONSUMER) as string | undefined,
       tier: this.shared(slot, TIER) as string | undefined,
-      userAgent: userAgentOf(requestHeaderLines!),
+      userAgent: firstHeaderValue(requestHeaderLines!, 'user-agent'),
       credentialTag: this.shared(slot, CREDENTIAL_TAG) as string | undefined,
       error: this.shared(slot, ERROR) as string | undefined,
       requestBody: this.#bodyOf(slot, 0),
@@ -352,93 +335,3 @@ const OPTIONAL_TIMINGS = [
   ['tls', TLS],
   ['upstream', UPSTREAM],
 ] as const;
-
-/** The first User-Agent of a record's request header lines. */
-function userAgentOf(lines: string): string | undefined {
-  const parts = lines.split(HEADER_LINE_BREAK);
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    if (parts[i]!.toLowerCase() === 'user-agent') return parts[i + 1];
-  }
-  return undefined;
-}
-
-/**
- * One slot seen as an `ExchangeSummary`, for log filters: numbers and shared strings are read
- * on access, text is decoded only if a filter asks for the host, URL or id.
- */
-export class SlotView implements ExchangeSummary {
-  #slot = 0;
-  #text: string[] | undefined;
-
-  constructor(readonly store: RecordStore) {}
-
-  at(slot: number): this {
-    this.#slot = slot;
-    this.#text = undefined;
-    return this;
-  }
-
-  get id() {
-    return this.#textField(0);
-  }
-  get seq() {
-    return this.store.number(this.#slot, SEQ);
-  }
-  get clientAddress() {
-    return this.store.shared(this.#slot, CLIENT_ADDRESS) as string;
-  }
-  get method() {
-    return this.store.shared(this.#slot, METHOD) as string;
-  }
-  get host() {
-    return this.#textField(1);
-  }
-  get url() {
-    const port = this.store.number(this.#slot, PORT);
-    return buildUrl(this.store.scheme(this.#slot), this.host, port, this.#textField(2));
-  }
-  get status() {
-    return this.store.number(this.#slot, STATUS);
-  }
-  get timings() {
-    return this.store.timings(this.#slot);
-  }
-  get decision() {
-    return this.store.decision(this.#slot);
-  }
-  get reason() {
-    return this.store.shared(this.#slot, REASON) as RefusalReason | undefined;
-  }
-  get limit() {
-    return this.store.shared(this.#slot, LIMIT) as string | undefined;
-  }
-  get limits() {
-    return this.store.limitsOf(this.#slot, this.#textField(5));
-  }
-  get api() {
-    return this.store.shared(this.#slot, API) as string | undefined;
-  }
-  get route() {
-    return this.store.shared(this.#slot, ROUTE) as string | undefined;
-  }
-  get consumer() {
-    return this.store.shared(this.#slot, CONSUMER) as string | undefined;
-  }
-  get tier() {
-    return this.store.shared(this.#slot, TIER) as string | undefined;
-  }
-  get userAgent() {
-    return userAgentOf(this.#textField(3));
-  }
-  get credentialTag() {
-    return this.store.shared(this.#slot, CREDENTIAL_TAG) as string | undefined;
-  }
-  get error() {
-    return this.store.shared(this.#slot, ERROR) as string | undefined;
-  }
-
-  #textField(index: number): string {
-    this.#text ??= this.store.textOf(this.#slot);
-    return this.#text[index]!;
-  }
-}

@@ -49,6 +49,7 @@ export interface TollgateOptions {
    * these hooks alone: a bare proxy, for tests and benchmarks of the proxy itself.
    */
   hooks?: ExchangeHooks;
+  /** @default 65536 bytes of each body captured for the request log; 0 captures none */
   captureBodyBytes?: number;
   timeouts?: ProxyServerOptions['timeouts'];
 }
@@ -97,7 +98,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     const engine = new PolicyEngine({ policy, store, log });
     cleanup.add(async () => engine.close());
 
-    const requestLog = new RequestLog({ capacity: options.requestLogCapacity });
+    const requestLog = new RequestLog({
+      capacity: options.requestLogCapacity,
+      bodyCapBytes: options.captureBodyBytes,
+    });
     const running: { proxy?: ProxyServer } = {};
     const control = await startControlApi({
       host: controlHost(options.listenHost),

@@ -5,6 +5,7 @@ import { tempDir } from '../support/temp-dir.ts';
 import { serveOnFreePorts } from '../support/tollgate.ts';
 import { startHttpUpstream, type EchoBody, type TestUpstream } from '../support/upstream.ts';
 import { curl } from '../server/clients.ts';
+import type { RequestLogEntry } from '../../proxy-core/contract/control-api.ts';
 
 describe('tollgate serve', { timeout: 60_000 }, () => {
   let upstream: TestUpstream;
@@ -69,6 +70,46 @@ describe('tollgate serve', { timeout: 60_000 }, () => {
     const badUrl = await runCli(['serve', '--map', 'a.test=ftp://x', '--data-dir', data.dir]);
     assert.equal(badUrl.code, 2);
     assert.match(badUrl.stderr, /'ftp:\/\/x' is not an http/);
+  });
+
+  it('keeps as many log entries and body bytes as --log-entries and --log-body-bytes say', async () => {
+    const serve = await serveOnFreePorts(data.dir, [
+      ...['--map', `api.example.test=${upstream.url}`],
+      ...['--log-entries', '3', '--log-body-bytes', '4'],
+    ]);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const body = ['--data', 'hello world', `http://api.example.test/log-${i}`];
+        const result = await curl(['-x', serve.proxyUrl, ...body]);
+        assert.equal(result.status, 200, result.stderr);
+      }
+
+      const logs = await runCli(['logs', '--json', '--data-dir', data.dir]);
+      assert.equal(logs.code, 0, logs.stderr);
+      const entries = logs.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as RequestLogEntry)
+        .sort((a, b) => a.seq - b.seq);
+      assert.deepEqual(
+        entries.map((e) => e.path),
+        ['/log-2', '/log-3', '/log-4'],
+      );
+      for (const entry of entries) {
+        assert.deepEqual(entry.requestBody, {
+          encoding: 'utf8',
+          text: 'hell',
+          size: 4,
+          truncated: true,
+        });
+      }
+    } finally {
+      assert.equal(await serve.stop(), 0);
+    }
+
+    const none = await runCli(['serve', '--log-entries', '0', '--data-dir', data.dir]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--log-entries 0: expected a whole number of at least 1/);
   });
 
   it('says which port is taken instead of crashing', async () => {

@@ -21,6 +21,9 @@ Options:
                             (repeatable)
   --policy FILE             the policy to enforce (YAML or JSON); edits apply as you save, an
                             invalid edit is refused and the previous policy stays in force
+  --log-entries N           exchanges the live request log keeps (default 10000)
+  --log-body-bytes N        bytes of each request and response body the log captures
+                            (default 65536; 0 captures none); longer bodies stream through whole
   --data-dir DIR            where Tollgate keeps its data (default: the per-user app data folder)
   -v, --verbose             debug logging on stderr`;
 
@@ -39,6 +42,8 @@ export const serveCommand: Command = {
       port: { type: 'string' },
       'insecure-upstream': { type: 'string', multiple: true },
       policy: { type: 'string' },
+      'log-entries': { type: 'string' },
+      'log-body-bytes': { type: 'string' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
 
@@ -73,6 +78,8 @@ export const serveCommand: Command = {
           }
         : {}),
       insecureUpstreamHosts: values['insecure-upstream'] ?? [],
+      requestLogCapacity: countOption(values['log-entries'], '--log-entries', 1, 10_000),
+      captureBodyBytes: countOption(values['log-body-bytes'], '--log-body-bytes', 0, 65_536),
       ...(values.policy ? { policyFile: values.policy } : {}),
     });
 
@@ -124,6 +131,15 @@ function portOption(value: string | undefined, flag: string, fallback: number): 
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`${flag} ${value} is not a port`);
   return port;
+}
+
+function countOption(value: string | undefined, flag: string, min: number, fallback: number) {
+  if (value === undefined) return fallback;
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < min || !Number.isSafeInteger(count)) {
+    throw new UsageError(`${flag} ${value}: expected a whole number of at least ${min}`);
+  }
+  return count;
 }
 
 function hostMapOption(entries: string[]): Record<string, string> {

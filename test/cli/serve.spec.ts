@@ -4,7 +4,7 @@ import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
 import { serveOnFreePorts } from '../support/tollgate.ts';
 import { startHttpUpstream, type EchoBody, type TestUpstream } from '../support/upstream.ts';
-import { curl } from '../server/clients.ts';
+import { curl, curlVia } from '../server/clients.ts';
 import type { RequestLogEntry } from '../../proxy-core/contract/control-api.ts';
 
 describe('tollgate serve', { timeout: 60_000 }, () => {
@@ -31,13 +31,7 @@ describe('tollgate serve', { timeout: 60_000 }, () => {
       }
       assert.ok(serve.caPath.startsWith(data.dir), 'the CA lives in --data-dir');
 
-      const result = await curl([
-        '-x',
-        serve.proxyUrl,
-        '--cacert',
-        serve.caPath,
-        'https://api.example.test/cli',
-      ]);
+      const result = await curlVia(serve, ['https://api.example.test/cli']);
       assert.equal(result.status, 200, result.stderr);
       assert.equal((JSON.parse(result.body) as EchoBody).url, '/cli');
     } finally {

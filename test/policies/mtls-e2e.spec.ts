@@ -9,7 +9,7 @@ import { PolicyEngine } from '../../proxy-core/policies/engine.ts';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate.ts';
 import { tempDir } from '../support/temp-dir.ts';
 import { startHttpUpstream, type EchoBody, type TestUpstream } from '../support/upstream.ts';
-import { curl } from '../server/clients.ts';
+import { curlVia } from '../server/clients.ts';
 import { policyFrom } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -73,11 +73,7 @@ consumers: [{ name: partner-a, tier: partner, certificates: ['${partner.fingerpr
   });
 
   const get = (cert?: { key: string; cert: string }) =>
-    curl([
-      '-x',
-      proxy.proxyUrl,
-      '--cacert',
-      proxy.caPath,
+    curlVia(proxy, [
       ...(cert ? ['--cert', cert.cert, '--key', cert.key] : []),
       'https://internal.test/orders',
     ]);

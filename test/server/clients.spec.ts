@@ -5,7 +5,7 @@ import { ProxyAgent, request } from 'undici';
 import type { EchoBody, TestUpstream } from '../support/upstream.ts';
 import { startHttpUpstream } from '../support/upstream.ts';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate.ts';
-import { curl } from './clients.ts';
+import { curl, curlVia } from './clients.ts';
 
 describe('real clients through the proxy', { timeout: 60_000 }, () => {
   let upstream: TestUpstream;
@@ -39,11 +39,7 @@ describe('real clients through the proxy', { timeout: 60_000 }, () => {
   });
 
   it('curl: HTTPS through CONNECT to a mapped real hostname, verified with the Tollgate CA', async () => {
-    const result = await curl([
-      '-x',
-      proxy.proxyUrl,
-      '--cacert',
-      proxy.caPath,
+    const result = await curlVia(proxy, [
       '-X',
       'POST',
       '--data-binary',

@@ -31,6 +31,14 @@ export function curl(args: string[], timeoutMs = 15_000): Promise<CurlResult> {
   });
 }
 
+/** curl through a Tollgate proxy, trusting its CA. */
+export function curlVia(
+  proxy: { proxyUrl: string; caPath: string },
+  args: string[],
+): Promise<CurlResult> {
+  return curl(['-x', proxy.proxyUrl, '--cacert', proxy.caPath, ...args]);
+}
+
 /** Parses `HTTP/1.1 200 OK\r\nname: value\r\n\r\nbody`; status 0 when nothing came. */
 export function parseResponse(text: string): Pick<CurlResult, 'status' | 'headers' | 'body'> {
   const end = text.indexOf('\r\n\r\n');

@@ -11,7 +11,7 @@ import {
   type TestUpstream,
   type TlsUpstream,
 } from '../support/upstream.ts';
-import { curl, parseResponse, problemOf, rawExchange } from './clients.ts';
+import { curl, parseResponse, problemOf, rawExchange, curlVia } from './clients.ts';
 
 describe('proxy failures answer problem+json and keep serving', { timeout: 90_000 }, () => {
   let echo: TestUpstream;
@@ -229,26 +229,14 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
   });
 
   it('upstream TLS that does not verify is refused (502), and accepted once allowlisted', async () => {
-    const refused = await curl([
-      '-x',
-      proxy.proxyUrl,
-      '--cacert',
-      proxy.caPath,
-      `${tlsUpstream.url}/tls`,
-    ]);
+    const refused = await curlVia(proxy, [`${tlsUpstream.url}/tls`]);
     assert.equal(refused.status, 502);
     assert.equal(problemOf(refused).code, 'UPSTREAM_TLS_ERROR');
     await expectServed();
 
     const lenient = await startTestTollgate({ insecureUpstreamHosts: ['127.0.0.1'] });
     try {
-      const accepted = await curl([
-        '-x',
-        lenient.proxyUrl,
-        '--cacert',
-        lenient.caPath,
-        `${tlsUpstream.url}/tls`,
-      ]);
+      const accepted = await curlVia(lenient, [`${tlsUpstream.url}/tls`]);
       assert.equal(accepted.status, 200);
       assert.equal((JSON.parse(accepted.body) as EchoBody).url, '/tls');
     } finally {

@@ -8,7 +8,7 @@ import type { ExchangeRecord, ExchangeRequest, Verdict } from '../../proxy-core/
 import { startTestTollgate, type TestTollgate } from '../support/tollgate.ts';
 import { tempDir } from '../support/temp-dir.ts';
 import { startHttpUpstream, type EchoBody, type TestUpstream } from '../support/upstream.ts';
-import { curl } from './clients.ts';
+import { curl, curlVia } from './clients.ts';
 
 const run = promisify(execFile);
 
@@ -110,11 +110,7 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
   });
 
   it('a forward verdict edits request headers; the record captures capped bodies', async () => {
-    const result = await curl([
-      '-x',
-      proxy.proxyUrl,
-      '--cacert',
-      proxy.caPath,
+    const result = await curlVia(proxy, [
       '-H',
       'x-api-key: secret',
       '--data-binary',
@@ -143,11 +139,7 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
   });
 
   it('a forward verdict can rewrite the path and query the upstream receives', async () => {
-    const result = await curl([
-      '-x',
-      proxy.proxyUrl,
-      '--cacert',
-      proxy.caPath,
+    const result = await curlVia(proxy, [
       'https://api.example.test/rewrite/items?api_key=secret&page=2',
     ]);
 
@@ -181,11 +173,7 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
   });
 
   it('a client certificate is requested where a hook wants one and reaches decide', async () => {
-    const result = await curl([
-      '-x',
-      proxy.proxyUrl,
-      '--cacert',
-      proxy.caPath,
+    const result = await curlVia(proxy, [
       '--cert',
       path.join(certs.dir, 'client.pem'),
       '--key',

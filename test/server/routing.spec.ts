@@ -8,7 +8,7 @@ import {
   type TestUpstream,
   type TlsUpstream,
 } from '../support/upstream.ts';
-import { curl, problemOf } from './clients.ts';
+import { curl, problemOf, curlVia } from './clients.ts';
 
 describe(
   'routing: host map, reverse proxy, IPv6, misdirected and looping requests',
@@ -77,13 +77,7 @@ describe(
     });
 
     it('IPv6: CONNECT [::1]:port is intercepted with an IP certificate and forwarded over TLS', async () => {
-      const result = await curl([
-        '-x',
-        proxy.proxyUrl,
-        '--cacert',
-        proxy.caPath,
-        `https://[::1]:${v6TlsUpstream.port}/six-tls`,
-      ]);
+      const result = await curlVia(proxy, [`https://[::1]:${v6TlsUpstream.port}/six-tls`]);
 
       assert.equal(result.exitCode, 0, result.stderr);
       assert.equal(result.status, 200);
@@ -91,11 +85,7 @@ describe(
     });
 
     it('421: a Host header naming another host than the CONNECT target is refused', async () => {
-      const result = await curl([
-        '-x',
-        proxy.proxyUrl,
-        '--cacert',
-        proxy.caPath,
+      const result = await curlVia(proxy, [
         '-H',
         'Host: elsewhere.example.test',
         'https://api.example.test/sneaky',

@@ -118,7 +118,7 @@ class Exchange {
   #timing: ConnectionTiming | undefined;
   #upstreamMs: number | undefined;
   /** The headers written to the client, for the record. */
-  #sentHeaders: HeaderList | OutgoingHttpHeaders | undefined;
+  #sentHeaders: HeaderList | undefined;
   #upstreamRequest: http.ClientRequest | undefined;
   #upstream: Upstream | undefined;
 
@@ -183,8 +183,9 @@ class Exchange {
     for (const [name, value] of Object.entries(verdict.headers))
       headers[name.toLowerCase()] = value;
     headers['content-length'] = String(Buffer.byteLength(verdict.body));
-    this.#sentHeaders = headers;
-    this.res.writeHead(verdict.status, headers);
+    const list = headerList(headers);
+    this.#sentHeaders = list;
+    this.res.writeHead(verdict.status, list);
     this.res.end(verdict.body);
   }
 
@@ -297,16 +298,6 @@ class Exchange {
     return new BodyTap(stream, this.settings.captureBodyBytes);
   }
 
-  /**
-   * The headers the client got: the list written for a forwarded response (no copy), the map
-   * of a respond verdict as a list. A proxy problem's headers are not recorded.
-   */
-  #recordedResponseHeaders(): HeaderList {
-    const sent = this.#sentHeaders;
-    if (sent === undefined) return NO_HEADERS;
-    return Array.isArray(sent) ? sent : headerList(sent as OutgoingHttpHeaders);
-  }
-
   #finish(): void {
     // Also covers a client that left mid-upload: its socket closing closes the response.
     if (!this.res.writableFinished) this.#upstreamRequest?.destroy();
@@ -318,7 +309,8 @@ class Exchange {
       request,
       annotations: this.#verdict?.annotations,
       status: res.headersSent ? res.statusCode : 0,
-      responseHeaders: this.#recordedResponseHeaders(),
+      // The list written (no copy); a proxy problem's headers are not recorded.
+      responseHeaders: this.#sentHeaders ?? NO_HEADERS,
       requestBytes: this.#requestTap?.bytes ?? 0,
       responseBytes: this.#responseTap?.bytes ?? 0,
       timings: {

@@ -3,6 +3,23 @@
 import type { LogQuery } from '../contract/control-api.ts';
 import type { ExchangeSummary } from './log-record.ts';
 
+/** What filters read of an entry, a record or a stored slot. */
+export type Filterable = Pick<
+  ExchangeSummary,
+  | 'id'
+  | 'method'
+  | 'host'
+  | 'url'
+  | 'status'
+  | 'decision'
+  | 'reason'
+  | 'error'
+  | 'api'
+  | 'route'
+  | 'consumer'
+  | 'tier'
+>;
+
 export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 10_000;
 
@@ -30,7 +47,7 @@ export function normaliseQuery(query: LogQuery): NormalisedQuery {
   return normalised;
 }
 
-export function matchesQuery(entry: ExchangeSummary, q: NormalisedQuery): boolean {
+export function matchesQuery(entry: Filterable, q: NormalisedQuery): boolean {
   if (q.status) {
     if ('exact' in q.status && entry.status !== q.status.exact) return false;
     if ('class' in q.status && Math.floor(entry.status / 100) !== q.status.class) return false;
@@ -49,11 +66,11 @@ export function matchesQuery(entry: ExchangeSummary, q: NormalisedQuery): boolea
 }
 
 /** `api.route`, the way policies reference routes. */
-function qualified(entry: ExchangeSummary): string | undefined {
+function qualified(entry: Filterable): string | undefined {
   return entry.api && entry.route ? `${entry.api}.${entry.route}` : undefined;
 }
 
-function haystack(entry: ExchangeSummary): string {
+function haystack(entry: Filterable): string {
   return [entry.method, entry.url, entry.consumer, entry.tier, entry.reason, entry.error, entry.id]
     .filter(Boolean)
     .join(' ')

@@ -103,6 +103,7 @@ export class LogRecord implements ExchangeSummary {
     const responseHeaderLines = masker.headerLines(exchange.responseHeaders, secrets, true);
     const credential = secrets.credential;
     const userAgent = request.headers['user-agent'];
+    const masking = { masker, bodyCap, secrets };
 
     return new LogRecord({
       id: request.id,
@@ -131,15 +132,11 @@ export class LogRecord implements ExchangeSummary {
       userAgent: typeof userAgent === 'string' ? userAgent : undefined,
       credentialTag: credential === undefined ? undefined : credentialTag(credential),
       error: exchange.error,
-      requestBody: keepBody(exchange.requestBody, request.headers['content-type'], {
-        masker,
-        bodyCap,
-        secrets,
-      }),
+      requestBody: keepBody(exchange.requestBody, request.headers['content-type'], masking),
       responseBody: keepBody(
         exchange.responseBody,
         listValue(exchange.responseHeaders, 'content-type'),
-        { masker, bodyCap, secrets },
+        masking,
       ),
     });
   }
@@ -149,7 +146,7 @@ export class LogRecord implements ExchangeSummary {
     return buildUrl(this.scheme, this.host, this.port, this.target);
   }
 
-  /** The entry as the contract describes it; raw bodies are decoded and masked here. */
+  /** The entry as the contract describes it; binary bodies become base64 here. */
   toEntry(): RequestLogEntry {
     const queryAt = this.target.indexOf('?');
     const requestHeaders = headerMap(this.requestHeaderLines);
@@ -303,9 +300,5 @@ function headerText(value: string | string[] | undefined): string {
 
 /** The first value of `lowerName` in header lines, matched in any case. */
 export function firstHeaderValue(lines: string, lowerName: string): string | undefined {
-  const parts = lines.split(HEADER_LINE_BREAK);
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    if (parts[i]!.toLowerCase() === lowerName) return parts[i + 1];
-  }
-  return undefined;
+  return listValue(lines.split(HEADER_LINE_BREAK), lowerName);
 }

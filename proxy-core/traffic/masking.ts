@@ -80,14 +80,13 @@ export class SecretSet {
   readonly values: string[] = [];
   /** The first credential seen (a key or token, not a cookie): what identifies the caller. */
   credential: string | undefined;
+  /** Length of the shortest value: shorter text cannot contain one (most header values). */
+  #shortest = Infinity;
 
   addCredential(value: string): void {
     if (this.credential === undefined && value !== '') this.credential = value;
     this.add(value);
   }
-
-  /** Length of the shortest value: shorter text cannot contain one (most header values). */
-  #shortest = Infinity;
 
   add(value: string): void {
     if (value.length < MIN_SCRUB_LENGTH || this.values.includes(value)) return;

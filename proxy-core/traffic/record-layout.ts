@@ -59,10 +59,7 @@ export const BODY_TEXT = 1;
 export const BODY_BYTES = 2;
 export const BODY_TRUNCATED = 4;
 
-// Indices of the text fields, in the order they are joined.
+// Indices of the text fields that filters read (the order is in TEXT_FIELDS' comment).
 export const TEXT_ID = 0;
 export const TEXT_HOST = 1;
 export const TEXT_TARGET = 2;
-export const TEXT_REQUEST_LINES = 3;
-export const TEXT_RESPONSE_LINES = 4;
-export const TEXT_LIMITS_JSON = 5;

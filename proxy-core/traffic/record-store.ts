@@ -162,11 +162,11 @@ export class RecordStore {
       status: numbers[STATUS + n]!,
       requestBytes: numbers[REQUEST_BYTES + n]!,
       responseBytes: numbers[RESPONSE_BYTES + n]!,
-      timings: this.timings(slot),
+      timings: this.#timings(slot),
       decision: this.decision(slot),
       reason: this.shared(slot, REASON) as RefusalReason | undefined,
       limit: this.shared(slot, LIMIT) as string | undefined,
-      limits: this.limitsOf(slot, limits!),
+      limits: this.#limitsOf(slot, limits!),
       api: this.shared(slot, API) as string | undefined,
       route: this.shared(slot, ROUTE) as string | undefined,
       consumer: this.shared(slot, CONSUMER) as string | undefined,
@@ -179,11 +179,12 @@ export class RecordStore {
     });
   }
 
-  /** For SlotView: one field of the `#shared` stride. */
+  /** For SlotView: one field of a slot's shared strings. */
   shared(slot: number, field: number): unknown {
     return this.#shared[field + slot * SHARED_FIELDS];
   }
 
+  /** For SlotView: one field of a slot's numbers. */
   number(slot: number, field: number): number {
     return this.#numbers[field + slot * NUMBER_FIELDS]!;
   }
@@ -196,7 +197,7 @@ export class RecordStore {
     return DECISIONS[this.#flags[slot]! >> 1]!;
   }
 
-  timings(slot: number): ExchangeTimings {
+  #timings(slot: number): ExchangeTimings {
     const n = slot * NUMBER_FIELDS;
     const timings: ExchangeTimings = { total: this.#numbers[TOTAL + n]! };
     for (const [name, field] of OPTIONAL_TIMINGS) {
@@ -244,7 +245,7 @@ export class RecordStore {
   }
 
   /** Undefined when the exchange reached no limit (or no policy). */
-  limitsOf(slot: number, json: string): LimitState[] | undefined {
+  #limitsOf(slot: number, json: string): LimitState[] | undefined {
     const n = slot * NUMBER_FIELDS;
     const count = this.#numbers[LIMIT_COUNT + n]!;
     if (count < 0) return undefined;

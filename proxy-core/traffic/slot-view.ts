@@ -1,32 +1,27 @@
 import type { RefusalReason } from '../contract/traffic.ts';
-import { buildUrl, firstHeaderValue, type ExchangeSummary } from './log-record.ts';
+import type { Filterable } from './log-filter.ts';
+import { buildUrl } from './log-record.ts';
 import {
   API,
-  CLIENT_ADDRESS,
   CONSUMER,
-  CREDENTIAL_TAG,
   ERROR,
-  LIMIT,
   METHOD,
   PORT,
   REASON,
   ROUTE,
-  SEQ,
   STATUS,
   TEXT_HOST,
   TEXT_ID,
-  TEXT_LIMITS_JSON,
-  TEXT_REQUEST_LINES,
   TEXT_TARGET,
   TIER,
 } from './record-layout.ts';
 import type { RecordStore } from './record-store.ts';
 
 /**
- * One slot seen as an `ExchangeSummary`, for log filters: numbers and shared strings are read
- * on access, text is decoded only if a filter asks for the host, URL or id.
+ * One slot as log filters see it: numbers and shared strings are read on access, text is
+ * decoded only if a filter asks for the host, URL or id.
  */
-export class SlotView implements ExchangeSummary {
+export class SlotView implements Filterable {
   #slot = 0;
   #text: string[] | undefined;
 
@@ -41,12 +36,6 @@ export class SlotView implements ExchangeSummary {
   get id() {
     return this.#textField(TEXT_ID);
   }
-  get seq() {
-    return this.store.number(this.#slot, SEQ);
-  }
-  get clientAddress() {
-    return this.store.shared(this.#slot, CLIENT_ADDRESS) as string;
-  }
   get method() {
     return this.store.shared(this.#slot, METHOD) as string;
   }
@@ -60,20 +49,11 @@ export class SlotView implements ExchangeSummary {
   get status() {
     return this.store.number(this.#slot, STATUS);
   }
-  get timings() {
-    return this.store.timings(this.#slot);
-  }
   get decision() {
     return this.store.decision(this.#slot);
   }
   get reason() {
     return this.store.shared(this.#slot, REASON) as RefusalReason | undefined;
-  }
-  get limit() {
-    return this.store.shared(this.#slot, LIMIT) as string | undefined;
-  }
-  get limits() {
-    return this.store.limitsOf(this.#slot, this.#textField(TEXT_LIMITS_JSON));
   }
   get api() {
     return this.store.shared(this.#slot, API) as string | undefined;
@@ -86,12 +66,6 @@ export class SlotView implements ExchangeSummary {
   }
   get tier() {
     return this.store.shared(this.#slot, TIER) as string | undefined;
-  }
-  get userAgent() {
-    return firstHeaderValue(this.#textField(TEXT_REQUEST_LINES), 'user-agent');
-  }
-  get credentialTag() {
-    return this.store.shared(this.#slot, CREDENTIAL_TAG) as string | undefined;
   }
   get error() {
     return this.store.shared(this.#slot, ERROR) as string | undefined;

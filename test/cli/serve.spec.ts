@@ -66,7 +66,7 @@ describe('tollgate serve', { timeout: 60_000 }, () => {
     assert.match(badUrl.stderr, /'ftp:\/\/x' is not an http/);
   });
 
-  it('keeps as many log entries and body bytes as --log-entries and --log-body-bytes say', async () => {
+  it('sizes the request log by --log-entries and --log-body-bytes', async () => {
     const serve = await serveOnFreePorts(data.dir, [
       ...['--map', `api.example.test=${upstream.url}`],
       ...['--log-entries', '3', '--log-body-bytes', '4'],

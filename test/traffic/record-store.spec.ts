@@ -76,6 +76,12 @@ describe('record store', () => {
     );
     store.put(2, original, -1);
 
+    assert.deepEqual(original.requestBody, {
+      encoding: 'utf8',
+      text: '{"password":"[masked]"}',
+      size: 29,
+      truncated: false,
+    });
     const revived = store.record(2);
     assert.deepEqual(revived.toEntry(), original.toEntry());
     for (const kept of [original, revived]) {

@@ -7,6 +7,7 @@ import { startControlApi, type ControlApi } from '../../proxy-core/control/serve
 import { PolicyEngine } from '../../proxy-core/policies/engine.ts';
 import { combineHooks } from '../../proxy-core/server/exchange.ts';
 import { RequestLog } from '../../proxy-core/traffic/request-log.ts';
+import { MASK } from '../../proxy-core/traffic/masking.ts';
 import { fixtureText, policyFrom } from '../policies/helpers.ts';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate.ts';
 import { startHttpUpstream, type TestUpstream } from '../support/upstream.ts';
@@ -120,8 +121,15 @@ describe('request log through the real proxy and policy engine', { timeout: 120_
       'limit state after the request',
     );
 
+    // The headers the client got: the upstream's, with the verdict's rate-limit headers added.
+    assert.match(String(first.responseHeaders['content-type']), /json/);
+    assert.ok(first.responseHeaders['ratelimit-policy'], 'rate-limit headers of the verdict');
+    assert.equal(first.responseHeaders.connection, undefined, 'no hop-by-hop header');
+    assert.equal(first.requestHeaders['x-api-key'], MASK);
+
     const sixth = forecasts[5]!;
     assert.equal(sixth.status, 429);
+    assert.ok(sixth.responseHeaders['retry-after'], 'the answer Tollgate gave itself');
     assert.equal(sixth.decision, 'refused');
     assert.equal(sixth.reason, 'RATE_LIMITED');
     assert.ok(sixth.limit, 'names the limit that refused');

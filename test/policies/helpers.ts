@@ -5,7 +5,7 @@ import { PolicyEngine, type PolicyEngineOptions } from '../../proxy-core/policie
 import { parsePolicy } from '../../proxy-core/policies/load.ts';
 import type { Policy } from '../../proxy-core/policies/schema.ts';
 import type { ExchangeRequest, Verdict } from '../../proxy-core/server/exchange.ts';
-import { headerList } from '../../proxy-core/server/header-list.ts';
+import { exchangeRequest } from '../support/exchange-request.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
 
@@ -30,24 +30,7 @@ export function engineWith(policy: Policy, options: Partial<PolicyEngineOptions>
   return { engine, time };
 }
 
-let nextId = 0;
-
-export function request(overrides: Partial<ExchangeRequest> = {}): ExchangeRequest {
-  const headers = overrides.headers ?? {};
-  return {
-    id: String(++nextId),
-    startedAt: Date.now(),
-    clientAddress: '127.0.0.1',
-    scheme: 'https',
-    method: 'GET',
-    host: 'api.weather.test',
-    port: 443,
-    path: '/v1/forecast/paris',
-    ...overrides,
-    headers,
-    rawHeaders: overrides.rawHeaders ?? headerList(headers),
-  };
-}
+export const request = exchangeRequest;
 
 export function withKey(key: string, overrides: Partial<ExchangeRequest> = {}): ExchangeRequest {
   return request({ ...overrides, headers: { 'x-api-key': key, ...overrides.headers } });

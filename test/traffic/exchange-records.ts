@@ -2,8 +2,7 @@ import type { ExchangeAnnotations } from '../../proxy-core/contract/traffic.ts';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ExchangeRecord, ExchangeRequest } from '../../proxy-core/server/exchange.ts';
 import { headerList } from '../../proxy-core/server/header-list.ts';
-
-let nextId = 0;
+import { exchangeRequest } from '../support/exchange-request.ts';
 
 /**
  * An exchange as the proxy reports it to `completed`: the seam's own input shape, so log and
@@ -22,22 +21,11 @@ export function exchange(
     truncated?: boolean;
   } = {},
 ): ExchangeRecord {
-  const id = String(++nextId);
-  const headers = options.request?.headers ?? { 'user-agent': 'test-client/1.0' };
   const record: ExchangeRecord = {
-    request: {
-      id,
-      startedAt: Date.now(),
-      clientAddress: '127.0.0.1',
-      scheme: 'https',
-      method: 'GET',
-      host: 'api.weather.test',
-      port: 443,
-      path: '/v1/forecast/paris',
+    request: exchangeRequest({
+      headers: { 'user-agent': 'test-client/1.0' },
       ...options.request,
-      headers,
-      rawHeaders: options.request?.rawHeaders ?? headerList(headers),
-    },
+    }),
     status: options.status ?? 200,
     responseHeaders: headerList(options.responseHeaders ?? { 'content-type': 'application/json' }),
     requestBytes: 0,

@@ -68,11 +68,7 @@ function rpsRatio(pair: Pair): number {
 }
 
 function cpuRatio(pair: Pair): number {
-  return cpuPerRequest(pair.on) / cpuPerRequest(pair.off);
-}
-
-function cpuPerRequest(row: MeasuredRow): number {
-  return Number(row.row('').cells['CPU µs/req'] || NaN);
+  return (pair.on.cpuMicrosPerRequest ?? NaN) / (pair.off.cpuMicrosPerRequest ?? NaN);
 }
 
 function medianOf(values: number[]): number {

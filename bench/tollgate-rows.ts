@@ -6,6 +6,8 @@ import { fixed } from './table.ts';
 export interface MeasuredRow {
   result: LoadResult;
   rssMb?: number;
+  /** The proxy's CPU time per request, when /proc could be read. */
+  cpuMicrosPerRequest?: number;
   row(
     label: string,
     target?: string,
@@ -28,20 +30,22 @@ export async function measuredRow(
   const rssMb = (await rss.stop()) ?? undefined;
   if ('error' in settled) throw settled.error;
   const { result } = settled;
+  const cpuMicrosPerRequest =
+    cpuBefore === null || cpuAfter === null
+      ? undefined
+      : ((cpuAfter - cpuBefore) / result.requests) * 1e6;
 
   return {
     result,
     rssMb,
+    cpuMicrosPerRequest,
     row: (label, target) => ({
       label,
       cells: {
         'req/s': fixed(result.rps),
         'p50 ms': fixed(result.p50Ms),
         'p99 ms': fixed(result.p99Ms),
-        'CPU µs/req':
-          cpuBefore === null || cpuAfter === null
-            ? ''
-            : fixed(((cpuAfter - cpuBefore) / result.requests) * 1e6),
+        'CPU µs/req': cpuMicrosPerRequest === undefined ? '' : fixed(cpuMicrosPerRequest),
         'RSS MB': fixed(rssMb),
         errors: String(result.errors),
       },

@@ -9,28 +9,26 @@ import type { Caller } from './identify.ts';
 type IdentityHeaders = Readonly<Record<string, string>>;
 
 /**
- * One frozen header map per consumer and tier, built once per policy rather than per request:
- * the proxy only reads it. Bounded because token consumers may be anyone a JWT names.
+ * Built once per caller rather than per request: a caller named by a key or certificate is one
+ * object per consumer and tier (see identify.ts), and the proxy only reads the map. A token's
+ * caller is new on each request, so its map is too.
  */
-const identityHeaders = new WeakMap<CompiledPolicy, Map<string, IdentityHeaders>>();
-const MAX_IDENTITIES = 10_000;
+const identityHeaders = new WeakMap<Caller, IdentityHeaders>();
 
 export function forwardedIdentity(compiled: CompiledPolicy, caller: Caller): IdentityHeaders {
-  let byCaller = identityHeaders.get(compiled);
-  if (!byCaller) identityHeaders.set(compiled, (byCaller = new Map()));
+  if (caller.claims) return build(compiled, caller);
 
-  const key = `${caller.consumer}\u0000${caller.tier}`;
-  let headers = byCaller.get(key);
-  if (!headers) {
-    const forward = compiled.policy.forwardHeaders;
-    const built: Record<string, string> = {};
-    if (forward.consumer) built[forward.consumer] = caller.consumer;
-    if (forward.tier) built[forward.tier] = caller.tier;
-    headers = Object.freeze(built);
-    if (byCaller.size >= MAX_IDENTITIES) byCaller.clear();
-    byCaller.set(key, headers);
-  }
+  let headers = identityHeaders.get(caller);
+  if (!headers) identityHeaders.set(caller, (headers = build(compiled, caller)));
   return headers;
+}
+
+function build(compiled: CompiledPolicy, caller: Caller): IdentityHeaders {
+  const forward = compiled.policy.forwardHeaders;
+  const headers: Record<string, string> = {};
+  if (forward.consumer) headers[forward.consumer] = caller.consumer;
+  if (forward.tier) headers[forward.tier] = caller.tier;
+  return Object.freeze(headers);
 }
 
 /**

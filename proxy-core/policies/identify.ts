@@ -155,7 +155,35 @@ function known(
   if (!ctx.compiled.tiers.has(tier)) {
     return refuse(api, 'AUTH_INVALID', `tier "${tier}" is not in the policy`, scheme);
   }
-  return { ok: true, caller: { consumer: name, tier, roles: consumer?.roles ?? [], claims } };
+  const roles = consumer?.roles ?? [];
+  if (claims) return { ok: true, caller: { consumer: name, tier, roles, claims } };
+  return sameCaller(ctx.compiled, name, tier, roles);
+}
+
+/**
+ * Without claims, a caller is only a consumer in a tier: one frozen identity per pair and
+ * policy, so a key's requests share it instead of allocating one each, and what is derived from
+ * a caller (the forwarded headers) can be kept with it.
+ */
+const callers = new WeakMap<CompiledPolicy, Map<string, Identity>>();
+
+function sameCaller(
+  compiled: CompiledPolicy,
+  consumer: string,
+  tier: string,
+  roles: readonly string[],
+): Identity {
+  let byConsumer = callers.get(compiled);
+  if (!byConsumer) callers.set(compiled, (byConsumer = new Map()));
+
+  let identity = byConsumer.get(consumer);
+  // A tier switched by the control API replaces the consumer's entry.
+  if (!identity?.ok || identity.caller.tier !== tier) {
+    const caller = Object.freeze({ consumer, tier, roles, claims: undefined });
+    identity = Object.freeze({ ok: true, caller });
+    byConsumer.set(consumer, identity);
+  }
+  return identity;
 }
 
 function refuse(

@@ -30,14 +30,8 @@ export function rateLimitHeaders(
   const tightest = mostConstrained(limits);
 
   if (style === 'ietf' || style === 'ietf+x') {
-    let policy = limits[0]!.policyItem;
-    let state = stateItem(limits[0]!);
-    for (let i = 1; i < limits.length; i++) {
-      policy += ', ' + limits[i]!.policyItem;
-      state += ', ' + stateItem(limits[i]!);
-    }
-    headers['ratelimit-policy'] = policy;
-    headers['ratelimit'] = state;
+    headers['ratelimit-policy'] = policyValue(limits);
+    headers['ratelimit'] = stateValue(limits);
   }
   if (style === 'x-ratelimit' || style === 'ietf+x') {
     headers['x-ratelimit-limit'] = String(tightest.state.limit);
@@ -68,11 +62,44 @@ function mostConstrained(limits: readonly HeaderLimit[]): HeaderLimit {
 }
 
 export function policyItem(name: string, limit: number, windowSeconds: number): string {
-  return `${sfString(name)};q=${limit};w=${windowSeconds}`;
+  return [sfString(name), ';q=', limit, ';w=', windowSeconds].join('');
 }
 
-function stateItem(limit: HeaderLimit): string {
-  return `${sfString(limit.state.name)};r=${limit.state.remaining};t=${limit.state.resetSeconds}`;
+/**
+ * Joined `RateLimit-Policy` values, by their first item: a tier's limits give the same value on
+ * every request, and a value joined once is one flat string, which Node validates quickly (a
+ * string built by `+` is checked only after V8 copies it flat, on every request).
+ */
+const policyValues = new Map<string, { items: string[]; value: string }>();
+const MAX_POLICY_VALUES = 256;
+
+function policyValue(limits: readonly HeaderLimit[]): string {
+  const first = limits[0]!.policyItem;
+  if (limits.length === 1) return first;
+
+  const known = policyValues.get(first);
+  if (known && sameItems(known.items, limits)) return known.value;
+  const items = limits.map((limit) => limit.policyItem);
+  const value = items.join(', ');
+  if (policyValues.size >= MAX_POLICY_VALUES) policyValues.clear();
+  policyValues.set(first, { items, value });
+  return value;
+}
+
+function sameItems(items: readonly string[], limits: readonly HeaderLimit[]): boolean {
+  if (items.length !== limits.length) return false;
+  for (let i = 0; i < items.length; i++) if (items[i] !== limits[i]!.policyItem) return false;
+  return true;
+}
+
+/** `"name";r=R;t=T, …`, joined from parts so that it comes out as one flat string. */
+function stateValue(limits: readonly HeaderLimit[]): string {
+  const parts: (string | number)[] = [];
+  for (const { state } of limits) {
+    if (parts.length > 0) parts.push(', ');
+    parts.push(sfString(state.name), ';r=', state.remaining, ';t=', state.resetSeconds);
+  }
+  return parts.join('');
 }
 
 /** An RFC 8941 sf-string; names are identifiers, but escape anyway. */

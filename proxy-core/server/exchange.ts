@@ -49,6 +49,7 @@ export interface ForwardVerdict {
   upstream?: string;
   /** Path and query to send upstream instead of the client's (e.g. a credential query removed). */
   path?: string;
+  /** Header edits; every name in lower case. */
   removeRequestHeaders?: readonly string[];
   setRequestHeaders?: Readonly<Record<string, string>>;
   setResponseHeaders?: Readonly<Record<string, string>>;

@@ -16,7 +16,10 @@ const ALWAYS_HOP_BY_HOP = new Set([
   'host',
 ]);
 
-/** A verdict's header edits; names in any case. */
+/**
+ * A verdict's header edits, names in lower case (policy header names are lowered when a policy
+ * is parsed), so each header is checked without building a set of edited names per message.
+ */
 export interface HeaderEdits {
   remove?: readonly string[] | undefined;
   set?: Readonly<Record<string, string>> | undefined;
@@ -37,38 +40,30 @@ export function endToEndRawHeaders(raw: readonly string[], edits?: HeaderEdits):
     }
   }
   const named = namedByConnection(connection);
-  const replaced = edits ? editedNames(edits) : undefined;
+  const remove = edits?.remove;
+  const set = edits?.set;
 
   const result: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (ALWAYS_HOP_BY_HOP.has(name) || name.startsWith('proxy-')) continue;
     if (named !== undefined && named.has(name)) continue;
-    if (replaced !== undefined && replaced.has(name)) continue;
+    if (remove !== undefined && remove.includes(name)) continue;
+    if (set !== undefined && Object.hasOwn(set, name)) continue;
     result.push(raw[i]!, raw[i + 1]!);
   }
-  if (edits?.set) {
-    for (const name in edits.set) result.push(name, edits.set[name]!);
+  if (set !== undefined) {
+    for (const name in set) result.push(name, set[name]!);
   }
   return result;
 }
 
-/** Whether a verdict's `set` names `lowerName`, in any case. */
+/** Whether a verdict's `set` (lower-case names) names `lowerName`. */
 export function setsHeader(
   set: Readonly<Record<string, string>> | undefined,
   lowerName: string,
 ): boolean {
-  if (set === undefined) return false;
-  for (const name in set) if (name.toLowerCase() === lowerName) return true;
-  return false;
-}
-
-function editedNames(edits: HeaderEdits): Set<string> | undefined {
-  if (!edits.remove?.length && !edits.set) return undefined;
-  const names = new Set<string>();
-  for (const name of edits.remove ?? []) names.add(name.toLowerCase());
-  for (const name in edits.set) names.add(name.toLowerCase());
-  return names;
+  return set !== undefined && Object.hasOwn(set, lowerName);
 }
 
 function namedByConnection(value: string | undefined): Set<string> | undefined {

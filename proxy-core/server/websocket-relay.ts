@@ -149,7 +149,7 @@ export function relayUpgrade(
       // The upstream refused the upgrade: its answer goes to the client, then the socket closes.
       const status = upstreamRes.statusCode ?? 502;
       const refusalHeaders = endToEndRawHeaders(upstreamRes.rawHeaders, {
-        set: { Connection: 'close' },
+        set: { connection: 'close' },
       });
       socket.write(rawHead(status, refusalHeaders));
       upstreamRes.pipe(socket);

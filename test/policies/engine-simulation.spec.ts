@@ -65,15 +65,19 @@ describe('simulation controls', () => {
   });
 
   it('halves an adaptive limit while the upstream is slow and recovers gradually', async () => {
+    const adaptive = '{ p95AboveMs: 500, minSamples: 5, windowSeconds: 10, recoverySeconds: 20 }';
     const { engine, time } = engineWith(
       policy('', {
-        limits: `[{ requests: 100, per: minute, adaptive: { p95AboveMs: 500, minSamples: 5, windowSeconds: 10, recoverySeconds: 20 } }]`,
+        limits: `[{ requests: 1000, per: day }, { requests: 100, per: minute, adaptive: ${adaptive} }]`,
       }),
     );
-    const limitHeader = async () =>
-      headersOf(await decide(engine, withKey('acme-key-123', { path: '/v1/x' })))[
-        'x-ratelimit-limit'
-      ];
+    // Both headers show the effective limit: the tightest one and the whole policy list.
+    const limitHeader = async () => {
+      const headers = headersOf(await decide(engine, withKey('acme-key-123', { path: '/v1/x' })));
+      const minute = /;q=1000;w=86400, "[^"]+";q=(\d+);w=60$/.exec(headers['ratelimit-policy']!);
+      assert.equal(minute?.[1], headers['x-ratelimit-limit'], headers['ratelimit-policy']);
+      return headers['x-ratelimit-limit'];
+    };
 
     assert.equal(await limitHeader(), '100');
     for (let i = 0; i < 5; i++) {

@@ -130,12 +130,12 @@ describe('request targets', () => {
     ];
     const kept = endToEndRawHeaders(raw, {
       remove: ['x-api-key'],
-      set: { 'x-tier': 'gold', 'X-Consumer': 'acme' },
+      set: { 'x-tier': 'gold', 'x-consumer': 'acme' },
     });
     // Names keep the client's case; repeated headers stay separate lines.
     assert.deepEqual(kept, [
       ...['Accept', '*/*', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2'],
-      ...['x-tier', 'gold', 'X-Consumer', 'acme'],
+      ...['x-tier', 'gold', 'x-consumer', 'acme'],
     ]);
   });
 });

@@ -17,14 +17,15 @@ import { pairsNote, sideBySide } from './side-by-side.ts';
 import { measuredRow, type MeasuredRow } from './tollgate-rows.ts';
 import { runWrk } from './wrk.ts';
 
-const HOST = 'api.bench.test';
-const KEY = 'bench-key-0000000001';
+export const GOVERNED_HOST = 'api.bench.test';
+export const BENCH_KEY = 'bench-key-0000000001';
 
-function policy(upstreamPort: number): string {
+/** One API on GOVERNED_HOST: API key, one route, two limits too large to ever refuse. */
+export function benchPolicy(upstreamPort: number): string {
   return `version: 1
 apis:
   - name: bench
-    hosts: [${HOST}]
+    hosts: [${GOVERNED_HOST}]
     upstream: http://127.0.0.1:${upstreamPort}
     auth:
       - { type: apiKey, header: x-api-key }
@@ -37,7 +38,7 @@ tiers:
       - { requests: 1000000000, per: minute }
       - { requests: 1000000000, per: day }
 consumers:
-  - { name: bench-client, tier: bench, keys: [${KEY}] }
+  - { name: bench-client, tier: bench, keys: [${BENCH_KEY}] }
 `;
 }
 
@@ -50,17 +51,17 @@ export async function enforcementSection(context: BenchContext): Promise<Section
     notes: [],
   };
   const policyFile = path.join(context.tmp, 'bench-policy.yaml');
-  await writeFile(policyFile, policy(context.upstream.http));
+  await writeFile(policyFile, benchPolicy(context.upstream.http));
 
   const run = async (options: Parameters<typeof withTollgate>[1], withKey: boolean) =>
     withTollgate(context, options, async (proxy): Promise<MeasuredRow> => {
       const wrk = {
         connectPort: proxy.port,
-        authority: HOST,
+        authority: GOVERNED_HOST,
         viaProxy: true,
         connections: context.connections,
         path: '/v1/forecast/lisbon',
-        ...(withKey ? { header: ['x-api-key', KEY] as [string, string] } : {}),
+        ...(withKey ? { header: ['x-api-key', BENCH_KEY] as [string, string] } : {}),
       };
       await runWrk({ ...wrk, seconds: context.warmupSeconds });
       return measuredRow(proxy.pid, () => runWrk({ ...wrk, seconds: context.pairSeconds }));
@@ -68,7 +69,7 @@ export async function enforcementSection(context: BenchContext): Promise<Section
 
   const compared = await sideBySide(
     context.pairs,
-    () => run({ map: [`${HOST}=http://127.0.0.1:${context.upstream.http}`] }, false),
+    () => run({ map: [`${GOVERNED_HOST}=http://127.0.0.1:${context.upstream.http}`] }, false),
     () => run({ policyFile }, true),
   );
   if ('skipped' in compared) {

@@ -62,13 +62,13 @@ function mostConstrained(limits: readonly HeaderLimit[]): HeaderLimit {
 }
 
 export function policyItem(name: string, limit: number, windowSeconds: number): string {
-  return [sfString(name), ';q=', limit, ';w=', windowSeconds].join('');
+  return quoted(name) + ';q=' + limit + ';w=' + windowSeconds;
 }
 
 /**
  * Joined `RateLimit-Policy` values, by their first item: a tier's limits give the same value on
- * every request, and a value joined once is one flat string, which Node validates quickly (a
- * string built by `+` is checked only after V8 copies it flat, on every request).
+ * every request. A value built with `+` is a tree of pieces that V8 copies flat when Node
+ * checks its characters; kept, it is built and copied once instead of per request.
  */
 const policyValues = new Map<string, { items: string[]; value: string }>();
 const MAX_POLICY_VALUES = 256;
@@ -92,14 +92,28 @@ function sameItems(items: readonly string[], limits: readonly HeaderLimit[]): bo
   return true;
 }
 
-/** `"name";r=R;t=T, …`, joined from parts so that it comes out as one flat string. */
+/** `"name";r=R;t=T, …`. */
 function stateValue(limits: readonly HeaderLimit[]): string {
-  const parts: (string | number)[] = [];
-  for (const { state } of limits) {
-    if (parts.length > 0) parts.push(', ');
-    parts.push(sfString(state.name), ';r=', state.remaining, ';t=', state.resetSeconds);
+  let value = stateItem(limits[0]!.state);
+  for (let i = 1; i < limits.length; i++) value += ', ' + stateItem(limits[i]!.state);
+  return value;
+}
+
+function stateItem(state: HeaderLimit['state']): string {
+  return quoted(state.name) + ';r=' + state.remaining + ';t=' + state.resetSeconds;
+}
+
+/** Limit names as sf-strings, made once per name: names come from the policy. */
+const quotedNames = new Map<string, string>();
+
+function quoted(name: string): string {
+  let value = quotedNames.get(name);
+  if (value === undefined) {
+    value = sfString(name);
+    if (quotedNames.size >= MAX_POLICY_VALUES) quotedNames.clear();
+    quotedNames.set(name, value);
   }
-  return parts.join('');
+  return value;
 }
 
 /** An RFC 8941 sf-string; names are identifiers, but escape anyway. */

@@ -56,12 +56,7 @@ export function identify(
     }
   }
 
-  if (api.def.anonymousTier !== undefined) {
-    return {
-      ok: true,
-      caller: { consumer: 'anonymous', tier: api.def.anonymousTier, roles: [], claims: undefined },
-    };
-  }
+  if (api.def.anonymousTier !== undefined) return anonymous(api, api.def.anonymousTier);
   return refuse(api, 'AUTH_MISSING', 'this API needs credentials: ' + expected(api));
 }
 
@@ -158,6 +153,19 @@ function known(
   const roles = consumer?.roles ?? [];
   if (claims) return { ok: true, caller: { consumer: name, tier, roles, claims } };
   return sameCaller(ctx.compiled, name, tier, roles);
+}
+
+/** One caller for all of an API's anonymous requests; an API object lives as long as its policy. */
+const anonymousCallers = new WeakMap<CompiledApi, Identity>();
+
+function anonymous(api: CompiledApi, tier: string): Identity {
+  let identity = anonymousCallers.get(api);
+  if (!identity) {
+    const caller = Object.freeze({ consumer: 'anonymous', tier, roles: [], claims: undefined });
+    identity = Object.freeze({ ok: true, caller });
+    anonymousCallers.set(api, identity);
+  }
+  return identity;
 }
 
 /**

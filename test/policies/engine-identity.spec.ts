@@ -258,4 +258,25 @@ consumers: [{ name: partner-a, tier: partner, certificates: ['${fingerprint.toLo
       await remove();
     }
   });
+
+  it('admits a request without credentials into the anonymous tier when the API has one', async () => {
+    const policy = examplePolicy();
+    policy.apis[0]!.anonymousTier = 'free';
+    const { engine } = engineWith(policy);
+
+    const verdict = await decide(engine, request());
+    assert.equal(statusOf(verdict), 200);
+    assert.equal(verdict.annotations?.consumer, 'anonymous');
+    assert.equal(verdict.annotations?.tier, 'free');
+    assert.deepEqual(verdict.kind === 'forward' && verdict.setRequestHeaders, {
+      'x-consumer': 'anonymous',
+      'x-tier': 'free',
+    });
+
+    // A key still identifies its consumer; anonymous callers share the free tier's limits.
+    const keyed = await decide(engine, request({ headers: { 'x-api-key': 'pro-key-456' } }));
+    assert.equal(keyed.annotations?.consumer, 'acme-pro');
+    for (let i = 0; i < 4; i++) assert.equal(statusOf(await decide(engine, request())), 200);
+    assert.equal(statusOf(await decide(engine, request())), 429);
+  });
 });

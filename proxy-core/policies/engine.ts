@@ -38,6 +38,7 @@ import { planFaults } from './faults.ts';
 import { forwardedIdentity, withoutParams } from './forward.ts';
 import { pathOnly } from './path-pattern.ts';
 import { identify, type Caller, type Identity } from './identify.ts';
+import { idleEntries } from './idle-counters.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 import { usageReport, type UsageReport } from './usage-report.ts';
 import type { Policy } from './schema.ts';
@@ -57,6 +58,9 @@ export interface PolicyEngineOptions {
   syncIntervalMs?: number;
 }
 
+/** How often idle client-address counters are dropped: often enough to bound the table. */
+const PRUNE_EVERY_MS = 60_000;
+
 const PASSTHROUGH: ForwardVerdict = Object.freeze({
   kind: 'forward',
   annotations: Object.freeze({ decision: 'passthrough' }),
@@ -72,6 +76,7 @@ export class PolicyEngine implements ExchangeHooks {
   readonly #tierOverrides = new Map<string, string>();
   /** One function for every request rather than a closure each. */
   readonly #storedKeys = () => this.#store?.data.keys ?? [];
+  readonly #pruneTimer: NodeJS.Timeout;
   #compiled: CompiledPolicy;
 
   constructor(options: PolicyEngineOptions) {
@@ -93,6 +98,8 @@ export class PolicyEngine implements ExchangeHooks {
     });
 
     this.#compiled = this.#compile(options.policy, undefined);
+    this.#pruneTimer = setInterval(() => this.pruneIdleCounters(), PRUNE_EVERY_MS);
+    this.#pruneTimer.unref();
   }
 
   get policy(): Policy {
@@ -178,8 +185,22 @@ export class PolicyEngine implements ExchangeHooks {
     return usageReport(this.#compiled.limits, this.clock.monotonic(), this.clock.wall());
   }
 
-  /** Writes pending counters to the store and stops the sync timer. */
+  /**
+   * Drops the counters of client-address limits that hold nothing, from memory and the store
+   * (see idle-counters.ts). Other scopes are kept: their subjects are the policy's consumers,
+   * and usage reports list them even when idle. Returns how many were dropped.
+   */
+  pruneIdleCounters(): number {
+    const limits = this.#compiled.limits.filter((limit) => limit.def.scope === 'client-address');
+    const idle = idleEntries(limits, this.clock.monotonic(), this.clock.wall());
+    for (const { limit, entry } of idle) limit.counters.entries.delete(entry.subject);
+    this.#sync.forget(idle.map(({ entry }) => entry));
+    return idle.length;
+  }
+
+  /** Writes pending counters to the store and stops the timers. */
   close(): void {
+    clearInterval(this.#pruneTimer);
     this.#sync.close();
   }
 

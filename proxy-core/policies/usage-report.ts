@@ -58,7 +58,7 @@ export function usageReport(
 }
 
 /** How many units a whole limit holds at once. */
-function capacityOf(limit: CompiledLimit): number {
+export function capacityOf(limit: CompiledLimit): number {
   const { algorithm } = limit.def;
   if (algorithm === 'token-bucket') return limit.params.limit + limit.params.burst;
   if (algorithm === 'gcra' || algorithm === 'leaky-bucket') return limit.params.burst + 1;

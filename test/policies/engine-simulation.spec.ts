@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Store } from '../../proxy-core/store/store.ts';
+import { tempDir } from '../support/temp-dir.ts';
 import type { ExchangeRecord, Verdict } from '../../proxy-core/server/exchange.ts';
 import {
   decide,
@@ -160,6 +162,54 @@ describe('simulation controls', () => {
     assert.equal(statusOf(await from('::1')), 200);
   });
 
+  it('forgets client-address counters once their limit is whole again, also on disk', async () => {
+    const { dir, remove } = await tempDir();
+    const store = await Store.open({ dataDir: dir, flushIntervalMs: 10 });
+    const limits =
+      '[{ requests: 2, per: minute, scope: client-address }, { requests: 100, per: day }]';
+    const { engine, time } = engineWith(policy('', { limits }), { store, syncIntervalMs: 10 });
+    try {
+      const from = (clientAddress: string) =>
+        decide(engine, withKey('acme-key-123', { path: '/v1/x', clientAddress }));
+      const addressKeys = () => Object.keys(store.data.usage).filter((key) => / 10\.0\./.test(key));
+      for (let i = 1; i <= 50; i++) await from(`10.0.${i}.1`);
+      await until(() => addressKeys().length === 50);
+
+      // A sliding window still weighs the previous minute: nothing is idle a minute later, and
+      // every address is two minutes later. The consumer's daily count is kept (other scopes
+      // are never pruned).
+      time.tick(61_000);
+      assert.equal(engine.pruneIdleCounters(), 0);
+      time.tick(60_000);
+      await from('10.0.1.1');
+      assert.equal(engine.pruneIdleCounters(), 49, 'all but the address that just called');
+      assert.deepEqual(
+        engine
+          .usage()
+          .map((u) => u.subject)
+          .sort(),
+        ['10.0.1.1', 'acme'],
+      );
+      assert.equal(addressKeys().length, 1);
+
+      // A forgotten address starts from a whole limit, as a new one would.
+      assert.equal(statusOf(await from('10.0.2.1')), 200);
+      assert.equal(statusOf(await from('10.0.2.1')), 200);
+      assert.equal(statusOf(await from('10.0.2.1')), 429);
+
+      engine.close();
+      await store.close();
+      const reopened = await Store.open({ dataDir: dir });
+      const kept = Object.keys(reopened.data.usage).filter((key) => / 10\.0\./.test(key));
+      assert.deepEqual(kept.map((key) => key.split(' ')[1]).sort(), ['10.0.1.1', '10.0.2.1']);
+      await reopened.close();
+    } finally {
+      engine.close();
+      await store.close();
+      await remove();
+    }
+  });
+
   it('counts per consumer and route when the limit says so', async () => {
     const { engine } = engineWith(
       policy('', { limits: '[{ requests: 1, per: minute, scope: consumer+route }]' }),
@@ -198,3 +248,11 @@ consumers: [{ name: acme, tier: free, keys: [acme-key-123] }]
     assert.deepEqual(verdict.setRequestHeaders, { 'x-client-id': 'acme' });
   });
 });
+
+async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

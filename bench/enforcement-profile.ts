@@ -9,16 +9,12 @@
  * Usage: node --import tsx bench/enforcement-profile.ts [--pairs 20] [--slice 1] [--profile]
  */
 
-import { rmSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeBenchPki } from './bench-pki.ts';
-import { installCleanupHandlers, nodeArgs, startWithReadyLine, stopAll } from './children.ts';
-import type { BenchContext } from './context.ts';
 import { BENCH_KEY, GOVERNED_HOST, benchPolicy } from './enforcement-section.ts';
 import { cpuSeconds } from './rss.ts';
+import { runBenchSession } from './session.ts';
 import { fixed } from './table.ts';
 import { startProxy } from './targets.ts';
 import { runWrk, type WrkOptions } from './wrk.ts';
@@ -44,22 +40,13 @@ interface Slice {
   cpuMicrosPerRequest: number;
 }
 
-const tmp = await mkdtemp(path.join(os.tmpdir(), 'tollgate-enforcement-'));
-installCleanupHandlers(() => rmSync(tmp, { recursive: true, force: true }));
-try {
-  const pki = await writeBenchPki(tmp);
-  const upstream = await startWithReadyLine<{ http: number; https: number }>(
-    nodeArgs('upstream.ts', ['--key', pki.leafKeyPath, '--cert', pki.leafChainPath]),
-  );
-  const context: BenchContext = {
-    ...{ quick: false, seconds: 0, warmupSeconds: 2, pairs: 0, pairSeconds: 0 },
-    ...{ connections: 50, tmp, pki, upstream: { pid: upstream.pid, ...upstream.ready } },
-  };
-  const upstreamUrl = `http://127.0.0.1:${upstream.ready.http}`;
-  const policyFile = path.join(tmp, 'policy.yaml');
-  await writeFile(policyFile, benchPolicy(upstream.ready.http));
+const lengths = { quick: false, seconds: 0, warmupSeconds: 2, pairs: 0, pairSeconds: 0 };
+await runBenchSession('enforcement', lengths, async (context) => {
+  const upstreamUrl = `http://127.0.0.1:${context.upstream.http}`;
+  const policyFile = path.join(context.tmp, 'policy.yaml');
+  await writeFile(policyFile, benchPolicy(context.upstream.http));
 
-  const profileDir = path.join(tmp, 'profile');
+  const profileDir = path.join(context.tmp, 'profile');
   const proxy = await startProxy('tollgate', context, {
     policyFile,
     map: [`${MAPPED_HOST}=${upstreamUrl}`],
@@ -122,10 +109,7 @@ try {
     const profile = JSON.parse(await readFile(path.join(profileDir, file), 'utf8')) as Profile;
     process.stdout.write('\n' + selfTimeGrowth(profile, slices) + '\n');
   }
-} finally {
-  await stopAll();
-  rmSync(tmp, { recursive: true, force: true });
-}
+});
 
 function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);

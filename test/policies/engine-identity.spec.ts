@@ -259,7 +259,7 @@ consumers: [{ name: partner-a, tier: partner, certificates: ['${fingerprint.toLo
     }
   });
 
-  it('admits a request without credentials into the anonymous tier when the API has one', async () => {
+  it("admits a request without credentials into the API's anonymous tier", async () => {
     const policy = examplePolicy();
     policy.apis[0]!.anonymousTier = 'free';
     const { engine } = engineWith(policy);

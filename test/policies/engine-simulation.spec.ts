@@ -70,7 +70,8 @@ describe('simulation controls', () => {
     const adaptive = '{ p95AboveMs: 500, minSamples: 5, windowSeconds: 10, recoverySeconds: 20 }';
     const { engine, time } = engineWith(
       policy('', {
-        limits: `[{ requests: 1000, per: day }, { requests: 100, per: minute, adaptive: ${adaptive} }]`,
+        limits: `[{ requests: 1000, per: day },
+          { requests: 100, per: minute, adaptive: ${adaptive} }]`,
       }),
     );
     // Both headers show the effective limit: the tightest one and the whole policy list.

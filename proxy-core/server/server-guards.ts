@@ -3,9 +3,9 @@
  *
  * Guarantees: a parse error gets a problem+json answer (400, 431 for oversized headers, 408 for
  * slow ones) and closes that connection only; a connection that has not finished its first
- * request head within `headersMs` is answered 408 and closed, independently of Node's own
- * coarse headers-timeout sweep; a keep-alive follow-up head gets `idleMs + headersMs`; long
- * uploads are not cut (no request timeout).
+ * request head within `headersMs` is answered 408 and closed (closed quietly if it sent
+ * nothing), independently of Node's own coarse headers-timeout sweep; a keep-alive follow-up
+ * head gets `idleMs + headersMs`; long uploads are not cut (no request timeout).
  */
 
 import type { Server, ServerResponse } from 'node:http';
@@ -41,11 +41,16 @@ export function guardServer(server: Server, options: GuardOptions): void {
 
 const IN_FLIGHT = Symbol('tollgate.requestsInFlight');
 const SOCKET = Symbol('tollgate.guardedSocket');
+const READ_BEFORE = Symbol('tollgate.bytesReadBeforeWait');
 interface Guarded {
   /** On a socket: requests whose responses have not closed yet. */
   [IN_FLIGHT]?: number;
+  /** On a socket: its byte count when the wait for a request head began. */
+  [READ_BEFORE]?: number | undefined;
   /** On a response: its connection, which the response forgets before it closes. */
   [SOCKET]?: Duplex & Guarded;
+  /** Bytes received so far, on the sockets that count them. */
+  bytesRead?: number;
 }
 
 function clientErrorCode(code: string | undefined): ProxyProblemCode {
@@ -60,7 +65,9 @@ function clientErrorCode(code: string | undefined): ProxyProblemCode {
  * keep-alive follow-up, since the first byte of the next request is not observable here (the
  * parser reads the socket natively) and Node closes an idle connection silently from `idleMs`
  * on (its socket timer is coarse: up to about twice that). An idle connection still open at the
- * deadline gets the 408 and is closed, which RFC 9110 §15.5.9 allows. Node's own
+ * deadline is closed: with a 408 (RFC 9110 §15.5.9) when part of a head arrived, quietly when
+ * nothing did, as Node and nginx close an idle connection, since a client may take an
+ * unasked-for 408 as the answer to the request it is sending meanwhile. Node's own
  * headersTimeout is only swept every 30 s on a server created without options, and not at all
  * on a server that never listens (the tunnel server).
  */
@@ -68,11 +75,20 @@ function guardRequestHeads(server: Server, headersMs: number, idleMs: number): v
   const expire = (socket: Duplex & Guarded) => {
     // A pipelined request may have started meanwhile; its response must not be cut into.
     if ((socket[IN_FLIGHT] ?? 0) > 0 || socket.destroyed) return;
+    const idle = socket.bytesRead !== undefined && socket.bytesRead === socket[READ_BEFORE];
+    if (idle) {
+      socket.destroy();
+      return;
+    }
     writeRawProblem(socket, 'HEADERS_TIMEOUT');
     setTimeout(() => socket.destroy(), 1000).unref();
   };
   const firstHead = new DeadlineSweep<Duplex>(headersMs, expire);
   const nextHead = new DeadlineSweep<Duplex>(idleMs + headersMs, expire);
+  const wait = (sweep: DeadlineSweep<Duplex>, socket: Duplex & Guarded) => {
+    socket[READ_BEFORE] = socket.bytesRead;
+    sweep.watch(socket);
+  };
   const settle = (socket: Duplex) => {
     firstHead.settle(socket);
     nextHead.settle(socket);
@@ -80,7 +96,7 @@ function guardRequestHeads(server: Server, headersMs: number, idleMs: number): v
 
   server.on('connection', (socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    firstHead.watch(socket);
+    wait(firstHead, socket);
     socket.once('close', () => settle(socket));
   });
   server.on('close', () => {
@@ -94,7 +110,7 @@ function guardRequestHeads(server: Server, headersMs: number, idleMs: number): v
     const socket = this[SOCKET]!;
     const left = (socket[IN_FLIGHT] ?? 1) - 1;
     socket[IN_FLIGHT] = left;
-    if (left === 0 && !socket.destroyed && this.writableFinished) nextHead.watch(socket);
+    if (left === 0 && !socket.destroyed && this.writableFinished) wait(nextHead, socket);
   }
 
   server.prependListener('request', (req, res: ServerResponse & Guarded) => {

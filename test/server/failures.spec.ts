@@ -149,6 +149,35 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
     await expectServed();
   });
 
+  it('a connection that never sends a request is closed quietly', async () => {
+    const socket = net.connect(proxyPort(), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    const started = Date.now();
+    await new Promise((resolve) => socket.once('close', resolve));
+
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 3000, `closed after ${elapsed} ms, configured 600 ms`);
+    assert.equal(received, '');
+    await expectServed();
+  });
+
+  it('an idle keep-alive connection is closed without an answer nobody asked for', async () => {
+    const socket = net.connect(proxyPort(), '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.write(`GET ${echo.url}/first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    while (!text.includes('"bodySha256"')) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const started = Date.now();
+    await new Promise((resolve) => socket.once('close', resolve));
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 4000, `closed after ${elapsed} ms; configured idle 800 ms`);
+    // A 408 here could be read by the client as the answer to its next request.
+    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, text);
+    await expectServed();
+  });
+
   it('an idle CONNECT tunnel is closed', async () => {
     const { text, closedByServer, elapsedMs } = await rawExchange(
       proxyPort(),

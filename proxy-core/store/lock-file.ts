@@ -38,6 +38,7 @@ export class DataDirLock {
       'DATA_DIR_BUSY',
       `Another Tollgate (pid ${owner?.pid ?? 'unknown'}) is using ${dataDir}; ` +
         'stop it or pick another --data-dir',
+      owner?.pid,
     );
   }
 

@@ -3,10 +3,13 @@ export type StoreErrorCode = 'DATA_DIR_BUSY' | 'SCHEMA_TOO_NEW' | 'STORE_UNREADA
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
+  /** DATA_DIR_BUSY: the process that owns the data dir, when its lock names one. */
+  readonly ownerPid: number | undefined;
 
-  constructor(code: StoreErrorCode, message: string) {
+  constructor(code: StoreErrorCode, message: string, ownerPid?: number) {
     super(message);
     this.name = 'StoreError';
     this.code = code;
+    this.ownerPid = ownerPid;
   }
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { serveOnFreePorts } from '../support/tollgate.ts';
 
 describe('tollgate ca', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -72,6 +73,27 @@ describe('tollgate ca', () => {
     assert.equal(now.subject, before.subject, 'same install, same subject');
     assert.match(result.stdout, /new CA was created/);
     assert.ok(result.stdout.includes(now.fingerprint256));
+  });
+
+  it('--regenerate refuses while Tollgate runs on the data dir, works once stopped', async () => {
+    const running = path.join(tmp.dir, 'running');
+    const serve = await serveOnFreePorts(running);
+    const certPath = path.join(running, 'ca', 'certs', 'ca.pem');
+    const before = await readFile(certPath, 'utf8');
+    try {
+      const refused = await runCli(['ca', '--regenerate', '--data-dir', running]);
+
+      assert.equal(refused.code, 1);
+      assert.ok(refused.stderr.includes(`(pid ${serve.child.pid}) is running on ${running}`));
+      assert.match(refused.stderr, /stop it, regenerate, then start it again/);
+      assert.equal(await readFile(certPath, 'utf8'), before, 'the CA in use is untouched');
+    } finally {
+      assert.equal(await serve.stop(), 0);
+    }
+
+    const regenerated = await runCli(['ca', '--regenerate', '--data-dir', running]);
+    assert.equal(regenerated.code, 0, regenerated.stderr);
+    assert.notEqual(await readFile(certPath, 'utf8'), before);
   });
 
   it('refuses two output modes at once with exit code 2 and its usage', async () => {

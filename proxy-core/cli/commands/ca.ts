@@ -1,5 +1,8 @@
-import { createLogger } from '../../log/logger.ts';
+import { mkdir } from 'node:fs/promises';
+import { createLogger, type Logger } from '../../log/logger.ts';
 import { CertificateAuthority } from '../../server/tls/certificate-authority.ts';
+import { DataDirLock } from '../../store/lock-file.ts';
+import { StoreError } from '../../store/store-error.ts';
 import { parseCommandArgs, resolveDataDir, UsageError, type Command } from '../command.ts';
 
 const USAGE = `Usage: tollgate ca [--path | --pem | --regenerate] [--data-dir DIR]
@@ -9,7 +12,8 @@ Shows Tollgate's local certificate authority, creating it on first use.
 Options:
   --path         print only the CA certificate's path, e.g. curl --cacert "$(tollgate ca --path)"
   --pem          print only the CA certificate (PEM)
-  --regenerate   replace the CA with a new one; trust the new one again, restart 'tollgate serve'
+  --regenerate   replace the CA with a new one, then trust the new one; refused while Tollgate
+                 runs on this data dir (stop it first)
   --data-dir DIR where Tollgate keeps its data (default: the per-user app data folder)
   -v, --verbose  debug logging on stderr`;
 
@@ -32,7 +36,7 @@ export const caCommand: Command = {
       log: createLogger({ level: values.verbose ? 'debug' : 'warn' }, 'ca'),
     };
     const ca = values.regenerate
-      ? await CertificateAuthority.regenerate(options)
+      ? await regenerateWhileIdle(options)
       : await CertificateAuthority.loadOrCreate(options);
 
     if (values.path) stdout(ca.certPath + '\n');
@@ -41,6 +45,31 @@ export const caCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * A running Tollgate keeps signing with the CA it loaded at start, so a CA replaced under it
+ * would leave clients trusting a CA the proxy does not use. Holding the data dir's lock while
+ * regenerating refuses that case, and keeps a Tollgate from starting halfway through.
+ */
+async function regenerateWhileIdle(options: { dataDir: string; log: Logger }) {
+  await mkdir(options.dataDir, { recursive: true });
+  let lock: DataDirLock;
+  try {
+    lock = await DataDirLock.acquire(options.dataDir);
+  } catch (error) {
+    if (!(error instanceof StoreError) || error.code !== 'DATA_DIR_BUSY') throw error;
+    throw new Error(
+      `Tollgate (pid ${error.ownerPid ?? 'unknown'}) is running on ${options.dataDir} and ` +
+        'signs with the CA it loaded at start; stop it, regenerate, then start it again',
+      { cause: error },
+    );
+  }
+  try {
+    return await CertificateAuthority.regenerate(options);
+  } finally {
+    await lock.release();
+  }
+}
 
 function describe(ca: CertificateAuthority, regenerated: boolean): string {
   const lines = [

@@ -69,6 +69,16 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
   };
   const proxyPort = () => proxy.tollgate.proxy.port;
 
+  /** A raw keep-alive connection whose first request was answered; it stays open. */
+  async function connectionAfterOneAnswer() {
+    const socket = net.connect(proxyPort(), '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.write(`GET ${echo.url}/first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    while (!text.includes('"bodySha256"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { socket, received: () => text };
+  }
+
   it('400: an origin-form request without Host', async () => {
     const { text } = await rawExchange(proxyPort(), 'GET /no-host HTTP/1.0\r\n\r\n');
     const response = parseResponse(text);
@@ -131,11 +141,7 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
   });
 
   it('408: a keep-alive follow-up whose headers trickle in is cut too', async () => {
-    const socket = net.connect(proxyPort(), '127.0.0.1');
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString()));
-    socket.write(`GET ${echo.url}/first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-    while (!text.includes('"bodySha256"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const { socket, received } = await connectionAfterOneAnswer();
 
     const started = Date.now();
     socket.write(`GET ${echo.url}/second HTTP/1.1\r\n`);
@@ -145,7 +151,7 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
 
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 4000, `cut after ${elapsed} ms; configured idle 800 + headers 600 ms`);
-    assert.match(text, /HTTP\/1\.1 408 [^]*"code":"HEADERS_TIMEOUT"/);
+    assert.match(received(), /HTTP\/1\.1 408 [^]*"code":"HEADERS_TIMEOUT"/);
     await expectServed();
   });
 
@@ -163,18 +169,14 @@ describe('proxy failures answer problem+json and keep serving', { timeout: 90_00
   });
 
   it('an idle keep-alive connection is closed without an answer nobody asked for', async () => {
-    const socket = net.connect(proxyPort(), '127.0.0.1');
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString()));
-    socket.write(`GET ${echo.url}/first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-    while (!text.includes('"bodySha256"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const { socket, received } = await connectionAfterOneAnswer();
 
     const started = Date.now();
     await new Promise((resolve) => socket.once('close', resolve));
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 4000, `closed after ${elapsed} ms; configured idle 800 ms`);
     // A 408 here could be read by the client as the answer to its next request.
-    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, text);
+    assert.equal(received().match(/HTTP\/1\.1 /g)?.length, 1, received());
     await expectServed();
   });
 

@@ -8,30 +8,22 @@
 
 import type { CompiledLimit } from './compile.ts';
 import type { CounterEntry } from './counters.ts';
-import { newOutcome } from './limiters/index.ts';
-import { capacityOf } from './usage-report.ts';
+import { readCounters } from './usage-report.ts';
 
 export interface IdleEntry {
   limit: CompiledLimit;
   entry: CounterEntry;
 }
 
-/** The entries of `limits` with nothing used, checked at cost 0 (which counts nothing). */
+/** The entries of `limits` with nothing used. */
 export function idleEntries(
   limits: readonly CompiledLimit[],
   monotonicNow: number,
   wallNow: number,
 ): IdleEntry[] {
   const idle: IdleEntry[] = [];
-  const outcome = newOutcome();
-
-  for (const limit of limits) {
-    const now = limit.limiter.usesWallClock ? wallNow : monotonicNow;
-    const capacity = capacityOf(limit);
-    for (const entry of limit.counters.entries.values()) {
-      limit.limiter.check(entry.counter, now, 0, limit.params, outcome);
-      if (outcome.remaining >= capacity) idle.push({ limit, entry });
-    }
-  }
+  readCounters(limits, monotonicNow, wallNow, (limit, entry, outcome, capacity) => {
+    if (outcome.remaining >= capacity) idle.push({ limit, entry });
+  });
   return idle;
 }

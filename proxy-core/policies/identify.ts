@@ -160,11 +160,7 @@ const anonymousCallers = new WeakMap<CompiledApi, Identity>();
 
 function anonymous(api: CompiledApi, tier: string): Identity {
   let identity = anonymousCallers.get(api);
-  if (!identity) {
-    const caller = Object.freeze({ consumer: 'anonymous', tier, roles: [], claims: undefined });
-    identity = Object.freeze({ ok: true, caller });
-    anonymousCallers.set(api, identity);
-  }
+  if (!identity) anonymousCallers.set(api, (identity = frozenIdentity('anonymous', tier, [])));
   return identity;
 }
 
@@ -187,11 +183,15 @@ function sameCaller(
   let identity = byConsumer.get(consumer);
   // A tier switched by the control API replaces the consumer's entry.
   if (!identity?.ok || identity.caller.tier !== tier) {
-    const caller = Object.freeze({ consumer, tier, roles, claims: undefined });
-    identity = Object.freeze({ ok: true, caller });
+    identity = frozenIdentity(consumer, tier, roles);
     byConsumer.set(consumer, identity);
   }
   return identity;
+}
+
+function frozenIdentity(consumer: string, tier: string, roles: readonly string[]): Identity {
+  const caller: Caller = Object.freeze({ consumer, tier, roles, claims: undefined });
+  return Object.freeze({ ok: true, caller });
 }
 
 function refuse(

@@ -10,7 +10,7 @@ import type { ExchangeRequest, ExchangeTimings, ForwardVerdict } from './exchang
 import type { ExchangeSettings } from './exchange-handler.ts';
 import { endToEndRawHeaders, setsHeader } from './hop-by-hop.ts';
 import type { Arrival, Upstream } from './routing.ts';
-import { hostHeader } from './target.ts';
+import { hostHeader, type RequestTarget } from './target.ts';
 
 export function openUpstream(
   settings: ExchangeSettings,
@@ -21,21 +21,7 @@ export function openUpstream(
   verdict: ForwardVerdict,
   bodiless: boolean,
 ): http.ClientRequest {
-  const set = verdict.setRequestHeaders;
-  const headers = endToEndRawHeaders(req.rawHeaders, {
-    remove: verdict.removeRequestHeaders,
-    set,
-  });
-  // A reverse proxy names the upstream; a forward proxy keeps the host the client asked for,
-  // also when the host map sends it elsewhere (like curl --resolve). A verdict may set its own.
-  if (!setsHeader(set, 'host')) {
-    headers.push(
-      'Host',
-      arrival.kind === 'reverse'
-        ? hostHeader(upstream.host, upstream.port, upstream.scheme)
-        : hostHeader(request.host, request.port, request.scheme),
-    );
-  }
+  const headers = upstreamHeaders(req, request, arrival, upstream, verdict);
   // Headers given as a list are written when the request is made, before its body is known:
   // without this a body-less POST would go out chunked where Node used to send a length of 0.
   if (bodiless && !NO_BODY_BY_DEFAULT.has(req.method ?? 'GET') && !hasContentLength(req)) {
@@ -66,6 +52,34 @@ export function openUpstream(
     servername: isIP(upstream.host) ? undefined : upstream.host,
     rejectUnauthorized: !insecure,
   });
+}
+
+/**
+ * The client's end-to-end headers with the verdict's edits, and the Host the upstream should
+ * see: a reverse proxy names the upstream; a forward proxy keeps the host the client asked for,
+ * also when the host map sends it elsewhere (like curl --resolve). A verdict may set its own.
+ */
+export function upstreamHeaders(
+  req: IncomingMessage,
+  target: RequestTarget,
+  arrival: Arrival,
+  upstream: Upstream,
+  verdict: ForwardVerdict,
+): string[] {
+  const set = verdict.setRequestHeaders;
+  const headers = endToEndRawHeaders(req.rawHeaders, {
+    remove: verdict.removeRequestHeaders,
+    set,
+  });
+  if (!setsHeader(set, 'host')) {
+    headers.push(
+      'Host',
+      arrival.kind === 'reverse'
+        ? hostHeader(upstream.host, upstream.port, upstream.scheme)
+        : hostHeader(target.host, target.port, target.scheme),
+    );
+  }
+  return headers;
 }
 
 /** Methods Node sends chunked when a body is not announced; the others go without one. */

@@ -16,10 +16,10 @@ import { FORWARD_UNCHANGED, type Verdict } from './exchange.ts';
 import type { ExchangeSettings } from './exchange-handler.ts';
 import { buildRequest } from './exchange-request.ts';
 import { headerList, type HeaderList } from './header-list.ts';
-import { endToEndRawHeaders, setsHeader } from './hop-by-hop.ts';
+import { endToEndRawHeaders } from './hop-by-hop.ts';
 import { upstreamProblemCode, writeRawProblem } from './proxy-problems.ts';
 import { chooseUpstream, describeUpstream, resolveTarget, type Arrival } from './routing.ts';
-import { hostHeader } from './target.ts';
+import { upstreamHeaders } from './upstream-request.ts';
 
 export function relayUpgrade(
   settings: ExchangeSettings,
@@ -70,20 +70,8 @@ export function relayUpgrade(
     }
 
     // The verdict's edits apply as on any request: credentials it consumed stay here.
-    const set = verdict.setRequestHeaders;
-    const headers = endToEndRawHeaders(req.rawHeaders, {
-      remove: verdict.removeRequestHeaders,
-      set,
-    });
+    const headers = upstreamHeaders(req, target, arrival, upstream, verdict);
     headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
-    if (!setsHeader(set, 'host')) {
-      headers.push(
-        'Host',
-        arrival.kind === 'reverse'
-          ? hostHeader(upstream.host, upstream.port, upstream.scheme)
-          : hostHeader(target.host, target.port, target.scheme),
-      );
-    }
 
     const options: https.RequestOptions = {
       method: req.method,

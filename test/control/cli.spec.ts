@@ -9,6 +9,7 @@ import { PolicyEngine } from '../../proxy-core/policies/engine.ts';
 import { fixtureText, policyFrom, withKey } from '../policies/helpers.ts';
 import { runCli, TOLLGATE_BIN } from '../support/cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { until } from '../support/until.ts';
 import { ALLOWED, RATE_LIMITED, exchange } from '../traffic/exchange-records.ts';
 
 const harValidator = createRequire(import.meta.url)('har-validator') as {
@@ -52,7 +53,7 @@ describe(
       try {
         await until(
           () => stdout.includes('/v1/forecast/first'),
-          () => stderr,
+          () => `stderr: ${stderr}`,
         );
 
         // Two requests a while apart: each shows up on its own, not only at exit.
@@ -65,7 +66,7 @@ describe(
         );
         await until(
           () => stdout.includes('/v1/forecast/second'),
-          () => stderr,
+          () => `stderr: ${stderr}`,
         );
         assert.match(stdout, /\/v1\/forecast\/second 429 \d+ms alice\/free refused RATE_LIMITED/);
 
@@ -77,7 +78,7 @@ describe(
         );
         await until(
           () => stdout.includes('/v1/third'),
-          () => stderr,
+          () => `stderr: ${stderr}`,
         );
         assert.ok(!stdout.includes('/v1/bob'), 'the --consumer filter holds on the stream');
       } finally {
@@ -134,11 +135,3 @@ describe(
     });
   },
 );
-
-async function until(condition: () => boolean, context: () => string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out; stderr: ${context()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ExchangeRecord, Verdict } from '../../proxy-core/server/exchange.ts';
 import { Store } from '../../proxy-core/store/store.ts';
 import { tempDir } from '../support/temp-dir.ts';
-import type { ExchangeRecord, Verdict } from '../../proxy-core/server/exchange.ts';
+import { until } from '../support/until.ts';
 import {
   decide,
   engineWith,
@@ -249,11 +250,3 @@ consumers: [{ name: acme, tier: free, keys: [acme-key-123] }]
     assert.deepEqual(verdict.setRequestHeaders, { 'x-client-id': 'acme' });
   });
 });
-
-async function until(condition: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,12 +1,19 @@
 /**
  * The live request log: a bounded ring of the newest exchanges, masked before they are stored.
  *
- * `completed` runs once per request on the proxy's hot path. It masks the exchange into a
- * `LogRecord` (log-record.ts), tells the listeners (metrics, alerts, the stream), and saves it
- * over the oldest slot of the record store (record-store.ts), which keeps it outside the objects
- * the GC must copy. Memory stays flat however long the proxy runs. The ring keeps no index by id:
- * a map of 10,000 ids cost more per request, in hashing and garbage, than scanning the ring on
- * the rare lookup by id.
+ * `completed` runs once per request on the proxy's hot path, and only queues the exchange. At the
+ * end of the event loop's turn (setImmediate) each queued exchange is masked into a `LogRecord`
+ * (log-record.ts), the listeners (metrics, alerts, the stream) are told, and it is saved over the
+ * oldest slot of the record store (record-store.ts), which keeps it outside the objects the GC
+ * must copy. Memory stays flat however long the proxy runs. The ring keeps no index by id: a map
+ * of 10,000 ids cost more per request, in hashing and garbage, than scanning the ring on the rare
+ * lookup by id.
+ *
+ * Why the queue: done at once, the log's work came between the responses the proxy writes in one
+ * turn, and each response then went out after a pause in which its reader (a client, on
+ * loopback) had gone back to sleep; waking it is paid inside the proxy's write. Batched after the
+ * turn's I/O, the same work cost measurably less CPU per request. Every read (query, get, size)
+ * records what is queued first, so readers never see the log behind.
  */
 
 import type { ExchangeHooks, ExchangeRecord } from '../server/exchange.ts';
@@ -49,6 +56,8 @@ export class RequestLog implements ExchangeHooks {
   #size = 0;
   #seq = 0;
   #recent = new Map<number, RequestLogEntry>();
+  /** Finished exchanges not recorded yet: they wait for the end of the event loop's turn. */
+  #queued: ExchangeRecord[] = [];
   #listeners = new Set<RecordListener>();
   #clearListeners = new Set<() => void>();
 
@@ -65,26 +74,46 @@ export class RequestLog implements ExchangeHooks {
   }
 
   get size(): number {
+    this.flush();
     return this.#size;
   }
 
   get lastSeq(): number {
+    this.flush();
     return this.#seq;
   }
 
   /** Masking rules change with the policy (its API-key header and parameter names). */
   setMasker(masker: Masker): void {
+    // Exchanges that finished under the old policy are masked by its rules.
+    this.flush();
     this.#masker = masker;
   }
 
   /** The exchange hook; an arrow so it can be handed over on its own. */
   readonly completed = (exchange: ExchangeRecord): void => {
+    this.#queued.push(exchange);
+    if (this.#queued.length === 1) setImmediate(this.flush);
+  };
+
+  /**
+   * Records the exchanges queued so far, in the order they finished. Reads of the log do it
+   * themselves; readers of what listeners keep (metrics, alerts) call it first.
+   */
+  readonly flush = (): void => {
+    if (this.#queued.length === 0) return;
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const exchange of queued) this.#record(exchange);
+  };
+
+  #record(exchange: ExchangeRecord): void {
     let record: LogRecord;
     try {
       record = LogRecord.fromExchange(exchange, this.#seq + 1, this.#masker, this.bodyCapBytes);
     } catch {
       // An exchange the log cannot describe must not fail the proxy that reported it.
-      this.unloggable++;
+      this.#unloggable++;
       return;
     }
     this.#seq++;
@@ -97,7 +126,7 @@ export class RequestLog implements ExchangeHooks {
       }
     }
     this.#save(record);
-  };
+  }
 
   #save(record: LogRecord): void {
     const slot = this.#next;
@@ -118,9 +147,14 @@ export class RequestLog implements ExchangeHooks {
   }
 
   /** Exchanges that could not be turned into an entry (a bug if ever above zero). */
-  unloggable = 0;
+  get unloggable(): number {
+    this.flush();
+    return this.#unloggable;
+  }
+  #unloggable = 0;
 
   get(id: string): RequestLogEntry | null {
+    this.flush();
     const view = this.#store.view();
     for (let age = 1; age <= this.#size; age++) {
       const slot = this.#slotAt(age);
@@ -131,6 +165,7 @@ export class RequestLog implements ExchangeHooks {
 
   /** Newest first. */
   query(query: LogQuery = {}): LogQueryResult {
+    this.flush();
     const filter = normaliseQuery(query);
     const entries: RequestLogEntry[] = [];
     let matched = 0;
@@ -161,6 +196,7 @@ export class RequestLog implements ExchangeHooks {
   }
 
   clear(): number {
+    this.flush();
     const cleared = this.#size;
     this.#store = this.#newStore();
     this.#recent.clear();
@@ -170,9 +206,14 @@ export class RequestLog implements ExchangeHooks {
     return cleared;
   }
 
+  /** `listener` hears of every exchange that finishes from now until it unsubscribes. */
   subscribe(listener: RecordListener): () => void {
+    this.flush();
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return () => {
+      this.flush();
+      this.#listeners.delete(listener);
+    };
   }
 
   onClear(listener: () => void): () => void {

@@ -15,6 +15,7 @@ function setup(thresholds: ConstructorParameters<typeof AlertWatcher>[0] = {}) {
     send: (annotations: ExchangeAnnotations, request = {}, status = 200) => {
       const record = exchange({ annotations, request, status });
       log.completed(record);
+      log.flush();
       return record.request.id;
     },
     tick: (ms: number) => (now += ms),

@@ -16,6 +16,7 @@ describe('traffic metrics', () => {
     log.completed(exchange({ annotations: { ...bob, decision: 'refused' }, status: 403 }));
     log.completed(exchange({ annotations: { decision: 'refused', api: 'weather' }, status: 401 }));
     log.completed(exchange({ status: 502 }));
+    log.flush();
 
     const snapshot = metrics.snapshot();
     assert.equal(snapshot.total.count, 12);
@@ -43,6 +44,7 @@ describe('traffic metrics', () => {
     log.subscribe(metrics.observe);
     // 1..100 ms: p50 ≈ 50, p95 ≈ 95, p99 ≈ 99 within the histogram's 1% precision.
     for (let ms = 1; ms <= 100; ms++) log.completed(exchange({ totalMs: ms }));
+    log.flush();
 
     const { latencyMs } = metrics.snapshot().total;
     assert.ok(Math.abs(latencyMs.p50 - 50) <= 1, `p50 ${latencyMs.p50}`);
@@ -59,8 +61,11 @@ describe('traffic metrics', () => {
 
     log.completed(exchange({ status: 200 }));
     log.completed(exchange({ annotations: RATE_LIMITED, status: 429 }));
+    // Metrics count an exchange in the second the log records it.
+    log.flush();
     now += 3_000;
     log.completed(exchange({ status: 500 }));
+    log.flush();
 
     const series = metrics.series();
     assert.equal(series.length, SERIES_SECONDS);

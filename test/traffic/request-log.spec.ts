@@ -109,6 +109,28 @@ describe('request log ring buffer', () => {
     assert.equal(log.query({ since: log.lastSeq }).matched, 0);
   });
 
+  it('records finished exchanges at the end of the turn, in order, and reads never lag', async () => {
+    const log = new RequestLog();
+    const seen: number[] = [];
+    log.subscribe((record) => seen.push(record.seq));
+
+    const ids = [exchange(), exchange(), exchange()].map((record) => {
+      log.completed(record);
+      return record.request.id;
+    });
+    assert.deepEqual(seen, [], 'the proxy only queued them');
+
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, [1, 2, 3]);
+
+    const late = exchange();
+    log.completed(late);
+    const newest = log.query({ limit: 10 }).entries.map((entry) => entry.id);
+    assert.deepEqual(newest, [late.request.id, ...ids.reverse()], 'a query records the queue');
+    assert.deepEqual(seen, [1, 2, 3, 4]);
+    assert.equal(log.get(late.request.id)?.seq, 4);
+  });
+
   it('clears everything and says how many entries it dropped', () => {
     const log = new RequestLog({ capacity: 5 });
     for (let i = 0; i < 7; i++) log.completed(exchange());

@@ -71,13 +71,17 @@ export const trafficRoutes = [
 
   defineRoute('GET /api/metrics', {
     summary: 'Counts, status classes and latency per consumer, tier, route; 15-minute series',
-    handle: (_input, ctx) => need(ctx.metrics, 'metrics').snapshot(),
+    handle(_input, ctx) {
+      ctx.requestLog.flush();
+      return need(ctx.metrics, 'metrics').snapshot();
+    },
   }),
 
   defineRoute('GET /api/alerts', {
     summary: 'Abuse alerts with the requests that raised them',
     handle(_input, ctx) {
       const alerts = need(ctx.alerts, 'alerts');
+      ctx.requestLog.flush();
       return { alerts: alerts.list(), thresholds: alerts.thresholds };
     },
   }),

@@ -116,8 +116,8 @@ async function inProcessFigures(outcome: SectionOutcome, quick: boolean): Promis
     const stdout = await runToEnd(nodeArgs('control-api.ts', args), 120_000);
     const figures = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>;
     outcome.notes.push(
-      `in-process (bench/control-api.ts, no proxy): the completed hook (log + metrics + alerts) ` +
-        `costs ${fixed((figures.nsPerCompleted ?? NaN) / 1000)} µs per exchange; with a full ` +
+      `in-process (bench/control-api.ts, no proxy): recording an exchange (log + metrics + ` +
+        `alerts) costs ${fixed((figures.nsPerCompleted ?? NaN) / 1000)} µs; with a full ` +
         `log and no load, status p99 ${fixed(figures.statusP99Ms)} ms, log ×100 p99 ` +
         `${fixed(figures.logP99Ms)} ms`,
     );

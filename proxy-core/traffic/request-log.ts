@@ -58,6 +58,7 @@ export class RequestLog implements ExchangeHooks {
   #recent = new Map<number, RequestLogEntry>();
   /** Finished exchanges not recorded yet: they wait for the end of the event loop's turn. */
   #queued: ExchangeRecord[] = [];
+  #unloggable = 0;
   #listeners = new Set<RecordListener>();
   #clearListeners = new Set<() => void>();
 
@@ -104,18 +105,19 @@ export class RequestLog implements ExchangeHooks {
     if (this.#queued.length === 0) return;
     const queued = this.#queued;
     this.#queued = [];
-    for (const exchange of queued) this.#record(exchange);
+    for (const exchange of queued) {
+      try {
+        this.#record(exchange);
+      } catch {
+        // Nothing thrown here may reach the event loop: it would end the process.
+        this.#unloggable++;
+      }
+    }
   };
 
   #record(exchange: ExchangeRecord): void {
-    let record: LogRecord;
-    try {
-      record = LogRecord.fromExchange(exchange, this.#seq + 1, this.#masker, this.bodyCapBytes);
-    } catch {
-      // An exchange the log cannot describe must not fail the proxy that reported it.
-      this.#unloggable++;
-      return;
-    }
+    // An exchange the log cannot describe throws here, before it takes a sequence number.
+    const record = LogRecord.fromExchange(exchange, this.#seq + 1, this.#masker, this.bodyCapBytes);
     this.#seq++;
 
     for (const listener of this.#listeners) {
@@ -151,7 +153,6 @@ export class RequestLog implements ExchangeHooks {
     this.flush();
     return this.#unloggable;
   }
-  #unloggable = 0;
 
   get(id: string): RequestLogEntry | null {
     this.flush();

@@ -109,7 +109,7 @@ describe('request log ring buffer', () => {
     assert.equal(log.query({ since: log.lastSeq }).matched, 0);
   });
 
-  it('records finished exchanges at the end of the turn, in order, and reads never lag', async () => {
+  it('records what finished at the end of the turn, in order, and reads never lag', async () => {
     const log = new RequestLog();
     const seen: number[] = [];
     log.subscribe((record) => seen.push(record.seq));

@@ -24,6 +24,7 @@ import {
   type Verdict,
 } from './exchange.ts';
 import { buildRequest } from './exchange-request.ts';
+import { TurnQueue } from './turn-queue.ts';
 import { headerList, type HeaderList } from './header-list.ts';
 import { endToEndRawHeaders } from './hop-by-hop.ts';
 import { sendProblem, upstreamProblemCode, type ProxyProblemCode } from './proxy-problems.ts';
@@ -76,8 +77,7 @@ export class ExchangeHandler {
     }
 
     const request = buildRequest(req, target, arrival);
-    const exchange = new Exchange(this.settings, req, res, request, arrival);
-    exchange.run();
+    new Exchange(this.settings, req, res, request, arrival).start();
   }
 }
 
@@ -90,14 +90,21 @@ interface Carrier {
   [EXCHANGE]?: Exchange;
 }
 
-/** The state of one request while it is in flight. */
+/**
+ * The state of one request while it is in flight. Requests are routed as they arrive, then
+ * started (verdict, upstream request) and later answered a turn's worth at a time: see
+ * turn-queue.ts for why.
+ */
 class Exchange {
+  static readonly #arrivals = new TurnQueue<Exchange>((exchange) => exchange.#run());
+  static readonly #answers = new TurnQueue<Exchange>((exchange) => exchange.#relay());
+
   static onClientClose(this: ServerResponse & Carrier): void {
     this[EXCHANGE]!.#finish();
   }
 
   static onUpstreamResponse(this: http.ClientRequest & Carrier, upstreamRes: IncomingMessage) {
-    this[EXCHANGE]!.#relayResponse(upstreamRes);
+    this[EXCHANGE]!.#responded(upstreamRes);
   }
 
   static onUpstreamError(this: http.ClientRequest & Carrier, error: NodeJS.ErrnoException) {
@@ -120,6 +127,7 @@ class Exchange {
   /** The headers written to the client, for the record. */
   #sentHeaders: HeaderList | undefined;
   #upstreamRequest: http.ClientRequest | undefined;
+  #upstreamResponse: IncomingMessage | undefined;
   #upstream: Upstream | undefined;
 
   constructor(
@@ -130,12 +138,19 @@ class Exchange {
     readonly arrival: Arrival,
   ) {}
 
-  run(): void {
+  start(): void {
+    // Listening from arrival on: a client that leaves before #run is still seen and recorded.
     (this.res as ServerResponse & Carrier)[EXCHANGE] = this;
     // on, not once: 'close' comes once anyway, and once wraps the listener per call.
     this.res.on('close', Exchange.onClientClose);
     // An aborted upload errors the request stream; #finish handles the rest.
     this.req.on('error', ignore);
+    Exchange.#arrivals.push(this);
+  }
+
+  #run(): void {
+    // A client that left while the request waited is not decided on, so not counted either.
+    if (this.res.destroyed) return;
 
     let verdict: Verdict | Promise<Verdict>;
     try {
@@ -248,19 +263,26 @@ class Exchange {
     this.#fail(upstreamProblemCode(error), upstream);
   }
 
-  #relayResponse(upstreamRes: IncomingMessage & Carrier): void {
-    const { res } = this;
-    const verdict = this.#verdict as ForwardVerdict;
+  #responded(upstreamRes: IncomingMessage & Carrier): void {
     this.settings.deadlines.settle(this.#upstreamRequest!);
     this.#upstreamMs = Date.now() - this.request.startedAt;
     upstreamRes[EXCHANGE] = this;
     upstreamRes.on('error', Exchange.onUpstreamBodyError);
+    this.#upstreamResponse = upstreamRes;
+    Exchange.#answers.push(this);
+  }
 
-    if (res.destroyed) {
+  /** The upstream's response to the client; its body waits, paused, until piped here. */
+  #relay(): void {
+    const { res } = this;
+    const upstreamRes = this.#upstreamResponse!;
+    // Gone, or already answered (a problem sent while the response waited for its turn).
+    if (res.destroyed || res.headersSent) {
       upstreamRes.destroy();
       return;
     }
 
+    const verdict = this.#verdict as ForwardVerdict;
     try {
       // Raw headers in, raw headers out: Node builds no header object for either side.
       const headers = endToEndRawHeaders(upstreamRes.rawHeaders, {

@@ -22,6 +22,7 @@ import { Masker } from './masking.ts';
 import { matchesQuery, normaliseQuery } from './log-filter.ts';
 import { LogRecord } from './log-record.ts';
 import { RecordStore } from './record-store.ts';
+import { TurnQueue } from '../server/turn-queue.ts';
 
 export const DEFAULT_LOG_CAPACITY = 10_000;
 export const DEFAULT_BODY_CAP = 64 * 1024;
@@ -57,7 +58,7 @@ export class RequestLog implements ExchangeHooks {
   #seq = 0;
   #recent = new Map<number, RequestLogEntry>();
   /** Finished exchanges not recorded yet: they wait for the end of the event loop's turn. */
-  #queued: ExchangeRecord[] = [];
+  readonly #queued = new TurnQueue<ExchangeRecord>((exchange) => this.#recordSafely(exchange));
   #unloggable = 0;
   #listeners = new Set<RecordListener>();
   #clearListeners = new Set<() => void>();
@@ -94,7 +95,6 @@ export class RequestLog implements ExchangeHooks {
   /** The exchange hook; an arrow so it can be handed over on its own. */
   readonly completed = (exchange: ExchangeRecord): void => {
     this.#queued.push(exchange);
-    if (this.#queued.length === 1) setImmediate(this.flush);
   };
 
   /**
@@ -102,18 +102,17 @@ export class RequestLog implements ExchangeHooks {
    * themselves; readers of what listeners keep (metrics, alerts) call it first.
    */
   readonly flush = (): void => {
-    if (this.#queued.length === 0) return;
-    const queued = this.#queued;
-    this.#queued = [];
-    for (const exchange of queued) {
-      try {
-        this.#record(exchange);
-      } catch {
-        // Nothing thrown here may reach the event loop: it would end the process.
-        this.#unloggable++;
-      }
-    }
+    this.#queued.flush();
   };
+
+  #recordSafely(exchange: ExchangeRecord): void {
+    try {
+      this.#record(exchange);
+    } catch {
+      // Nothing thrown here may reach the event loop: it would end the process.
+      this.#unloggable++;
+    }
+  }
 
   #record(exchange: ExchangeRecord): void {
     // An exchange the log cannot describe throws here, before it takes a sequence number.

@@ -96,8 +96,8 @@ interface Carrier {
  * turn-queue.ts for why.
  */
 class Exchange {
-  static readonly #arrivals = new TurnQueue<Exchange>((exchange) => exchange.#run());
-  static readonly #answers = new TurnQueue<Exchange>((exchange) => exchange.#relay());
+  static readonly #arrivals = new TurnQueue<Exchange>((exchange) => exchange.#run(), 'exchanges');
+  static readonly #answers = new TurnQueue<Exchange>((exchange) => exchange.#relay(), 'exchanges');
 
   static onClientClose(this: ServerResponse & Carrier): void {
     this[EXCHANGE]!.#finish();

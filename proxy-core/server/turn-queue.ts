@@ -4,16 +4,29 @@
  * responses this way, and the request log records exchanges this way: done as each message was
  * parsed, the same work cost the proxy about a fifth more CPU per request under load
  * (docs/benchmarks.md, items 3 and 9). The wait is the rest of the turn, not a timer.
+ *
+ * All queues share one end-of-turn pass, in phases: the proxy's own reads and writes
+ * (`exchanges`) first, bookkeeping such as the request log (`records`) after them, so that
+ * recording never delays a response the proxy could already write. Records queued while the
+ * exchanges run (a response that finished) are recorded in the same pass.
  */
+
+export type TurnPhase = 'exchanges' | 'records';
+
+const PHASES: readonly TurnPhase[] = ['exchanges', 'records'];
+
 export class TurnQueue<T> {
   #items: T[] = [];
 
-  /** `run` must not throw: what comes after it in the batch would wait for the next flush. */
-  constructor(private readonly run: (item: T) => void) {}
+  /** `run` must not throw: what comes after it in the batch would wait for the next pass. */
+  constructor(
+    private readonly run: (item: T) => void,
+    readonly phase: TurnPhase,
+  ) {}
 
   push(item: T): void {
     this.#items.push(item);
-    if (this.#items.length === 1) setImmediate(this.flush);
+    if (this.#items.length === 1) schedule(this);
   }
 
   /** Runs what is queued now; a reader that must not see stale state calls it early. */
@@ -23,4 +36,34 @@ export class TurnQueue<T> {
     this.#items = [];
     for (const item of items) this.run(item);
   };
+}
+
+/** What the end-of-turn pass needs of a queue, whatever it holds. */
+interface Pending {
+  readonly phase: TurnPhase;
+  flush(): void;
+}
+
+const pending: Record<TurnPhase, Set<Pending>> = {
+  exchanges: new Set(),
+  records: new Set(),
+};
+let scheduled = false;
+
+function schedule(queue: Pending): void {
+  pending[queue.phase].add(queue);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(endOfTurn);
+}
+
+function endOfTurn(): void {
+  // What a phase queues for itself or an earlier phase waits for the next turn's pass, so one
+  // pass always ends and the next turn's I/O is read; a later phase still takes it this pass.
+  scheduled = false;
+  for (const phase of PHASES) {
+    const queues = [...pending[phase]];
+    pending[phase].clear();
+    for (const queue of queues) queue.flush();
+  }
 }

@@ -7,7 +7,7 @@ import { TurnQueue } from '../../proxy-core/server/turn-queue.ts';
 describe('turn queue', () => {
   it('runs what one turn queued after that turn, in order, as one batch', async () => {
     const ran: string[] = [];
-    const queue = new TurnQueue<string>((item) => ran.push(item));
+    const queue = new TurnQueue<string>((item) => ran.push(item), 'exchanges');
 
     queue.push('a');
     queue.push('b');
@@ -20,7 +20,7 @@ describe('turn queue', () => {
 
   it('waits for the I/O callbacks of the turn before running', async () => {
     const ran: string[] = [];
-    const queue = new TurnQueue<string>((item) => ran.push(item));
+    const queue = new TurnQueue<string>((item) => ran.push(item), 'exchanges');
 
     // Queued from inside an I/O callback, as the proxy queues from a socket's data.
     await new Promise<void>((resolve) => {
@@ -39,7 +39,7 @@ describe('turn queue', () => {
     const queue = new TurnQueue<string>((item) => {
       batches.at(-1)!.push(item);
       if (item === 'first') queue.push('queued while running');
-    });
+    }, 'exchanges');
 
     queue.push('first');
     queue.push('second');
@@ -48,5 +48,32 @@ describe('turn queue', () => {
     await nextTurn();
 
     assert.deepEqual(batches, [['first', 'second'], ['queued while running']]);
+  });
+
+  it('records after exchanges, also when queued first or while the exchanges run', async () => {
+    const ran: string[] = [];
+    const records = new TurnQueue<string>((item) => ran.push(item), 'records');
+    const exchanges = new TurnQueue<string>((item) => {
+      ran.push(item);
+      records.push(`record of ${item}`);
+    }, 'exchanges');
+
+    records.push('record queued first');
+    exchanges.push('response');
+    await nextTurn();
+
+    assert.deepEqual(ran, ['response', 'record queued first', 'record of response']);
+  });
+
+  it('runs nothing twice when a reader flushed early', async () => {
+    const ran: string[] = [];
+    const queue = new TurnQueue<string>((item) => ran.push(item), 'records');
+
+    queue.push('read early');
+    queue.flush();
+    queue.push('after the read');
+    await nextTurn();
+
+    assert.deepEqual(ran, ['read early', 'after the read']);
   });
 });

@@ -10,15 +10,17 @@ import type { LimitState } from '../contract/traffic.ts';
 import type { CompiledLimit, CompiledRoute, CompiledTier } from './compile.ts';
 import { subjectOf, type CounterEntry, type UsageSync } from './counters.ts';
 import { NEVER_MS, newOutcome, type Outcome } from './limiters/index.ts';
-import { policyItem, type HeaderLimit } from './rate-headers.ts';
+import { policyItem } from './rate-headers.ts';
 
 export interface LimitVerdict {
   allowed: boolean;
   /** The limit that refused (the longest wait when several did). */
   refusedBy: CompiledLimit | undefined;
   retryAfterMs: number;
+  /** The limits that counted this request, in the tier's order. */
+  applied: CompiledLimit[];
+  /** Where each applied limit stands after the request, in the same order. */
   states: LimitState[];
-  headerLimits: HeaderLimit[];
 }
 
 export interface LimitClock {
@@ -29,7 +31,6 @@ export interface LimitClock {
 /** Reused across requests: the engine is single-threaded and finishes one before the next. */
 const outcomes: Outcome[] = [];
 const entries: CounterEntry[] = [];
-const applicable: CompiledLimit[] = [];
 
 /**
  * With `charge` false the limits are only read (a request refused before counting, such as a
@@ -44,14 +45,14 @@ export function applyLimits(
   sync: UsageSync,
   charge = true,
 ): LimitVerdict {
-  applicable.length = 0;
+  const applied: CompiledLimit[] = [];
   let refusedBy: CompiledLimit | undefined;
   let retryAfterMs = 0;
 
   for (const limit of tier.limits) {
     if (limit.routes !== null && !limit.routes.has(route.key)) continue;
-    const i = applicable.length;
-    applicable.push(limit);
+    const i = applied.length;
+    applied.push(limit);
     outcomes[i] ??= newOutcome();
     const subject = subjectOf(limit.def.scope, consumer, route.key, clientAddress);
     entries[i] = limit.counters.entry(subject);
@@ -66,18 +67,19 @@ export function applyLimits(
 
   const charged = refusedBy === undefined && charge;
   if (charged) {
-    for (const [i, limit] of applicable.entries()) {
+    for (let i = 0; i < applied.length; i++) {
+      const limit = applied[i]!;
       const now = limit.limiter.usesWallClock ? clock.wall : clock.monotonic;
       limit.limiter.commit(entries[i]!.counter, now, route.cost, limit.params);
       sync.markDirty(entries[i]!);
     }
   }
 
-  const states: LimitState[] = [];
-  const headerLimits: HeaderLimit[] = [];
-  for (const [i, limit] of applicable.entries()) {
+  const states: LimitState[] = new Array(applied.length);
+  for (let i = 0; i < applied.length; i++) {
+    const limit = applied[i]!;
     const outcome = outcomes[i]!;
-    const state: LimitState = {
+    states[i] = {
       name: limit.name,
       limit: limit.params.limit,
       remaining: charged ? outcome.remaining : remainingUncharged(outcome, route.cost),
@@ -85,21 +87,13 @@ export function applyLimits(
       resetAt: clock.wall + outcome.resetMs,
       algorithm: limit.def.algorithm,
     };
-    states.push(state);
-    const windowSeconds = limit.params.periodMs / 1000;
     if (limit.policyItem?.limit !== limit.params.limit) {
-      const text = policyItem(limit.name, limit.params.limit, windowSeconds);
+      const text = policyItem(limit.name, limit.params.limit, limit.params.periodMs / 1000);
       limit.policyItem = { limit: limit.params.limit, text };
     }
-    headerLimits.push({
-      state,
-      per: limit.def.per,
-      windowSeconds,
-      policyItem: limit.policyItem.text,
-    });
   }
 
-  return { allowed: refusedBy === undefined, refusedBy, retryAfterMs, states, headerLimits };
+  return { allowed: refusedBy === undefined, refusedBy, retryAfterMs, applied, states };
 }
 
 /**

@@ -251,7 +251,7 @@ export class PolicyEngine implements ExchangeHooks {
       charge,
     );
     const rateHeaders: Record<string, string> = {};
-    rateLimitHeaders(api.headerStyle, limits.headerLimits, rateHeaders);
+    rateLimitHeaders(api.headerStyle, limits.applied, limits.states, rateHeaders);
     if (!authorization.ok) {
       return forbidden(authorization.reason, authorization.detail, context, rateHeaders);
     }

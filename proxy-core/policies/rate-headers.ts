@@ -11,52 +11,51 @@
  */
 
 import type { LimitState } from '../contract/traffic.ts';
-import type { Period, RateLimitHeaderStyle } from './schema.ts';
+import type { CompiledLimit } from './compile.ts';
+import type { RateLimitHeaderStyle } from './schema.ts';
 
-export interface HeaderLimit {
-  state: LimitState;
-  per: Period;
-  windowSeconds: number;
-  /** `"name";q=N;w=S`, kept by the compiled limit between requests. */
-  policyItem: string;
-}
-
+/**
+ * Writes the headers of `style` into `headers`. `limits` are the limits that counted the
+ * request and `states` where each stands, in the same order; each limit's `policyItem` is set.
+ */
 export function rateLimitHeaders(
   style: RateLimitHeaderStyle,
-  limits: readonly HeaderLimit[],
+  limits: readonly CompiledLimit[],
+  states: readonly LimitState[],
   headers: Record<string, string>,
 ): void {
-  if (style === 'none' || limits.length === 0) return;
-  const tightest = mostConstrained(limits);
+  if (style === 'none' || states.length === 0) return;
+  const tightest = mostConstrained(states);
 
   if (style === 'ietf' || style === 'ietf+x') {
     headers['ratelimit-policy'] = policyValue(limits);
-    headers['ratelimit'] = stateValue(limits);
+    headers['ratelimit'] = stateValue(states);
   }
   if (style === 'x-ratelimit' || style === 'ietf+x') {
-    headers['x-ratelimit-limit'] = String(tightest.state.limit);
-    headers['x-ratelimit-remaining'] = String(tightest.state.remaining);
-    headers['x-ratelimit-reset'] = String(tightest.state.resetSeconds);
+    headers['x-ratelimit-limit'] = String(tightest.limit);
+    headers['x-ratelimit-remaining'] = String(tightest.remaining);
+    headers['x-ratelimit-reset'] = String(tightest.resetSeconds);
   }
   if (style === 'kong') {
-    for (const limit of limits) {
+    for (let i = 0; i < limits.length; i++) {
+      const per = limits[i]!.def.per;
       // Header names are case-insensitive; Kong spells these X-RateLimit-Limit-Minute.
-      headers[`x-ratelimit-limit-${limit.per}`] = String(limit.state.limit);
-      headers[`x-ratelimit-remaining-${limit.per}`] = String(limit.state.remaining);
+      headers[`x-ratelimit-limit-${per}`] = String(states[i]!.limit);
+      headers[`x-ratelimit-remaining-${per}`] = String(states[i]!.remaining);
     }
-    headers['ratelimit-limit'] = String(tightest.state.limit);
-    headers['ratelimit-remaining'] = String(tightest.state.remaining);
-    headers['ratelimit-reset'] = String(tightest.state.resetSeconds);
+    headers['ratelimit-limit'] = String(tightest.limit);
+    headers['ratelimit-remaining'] = String(tightest.remaining);
+    headers['ratelimit-reset'] = String(tightest.resetSeconds);
   }
 }
 
 /** The limit closest to refusing: least remaining, then the longest wait. */
-function mostConstrained(limits: readonly HeaderLimit[]): HeaderLimit {
-  let best = limits[0]!;
-  for (const limit of limits) {
-    const fewer = limit.state.remaining < best.state.remaining;
-    const tie = limit.state.remaining === best.state.remaining;
-    if (fewer || (tie && limit.state.resetSeconds > best.state.resetSeconds)) best = limit;
+function mostConstrained(states: readonly LimitState[]): LimitState {
+  let best = states[0]!;
+  for (const state of states) {
+    const fewer = state.remaining < best.remaining;
+    const tie = state.remaining === best.remaining;
+    if (fewer || (tie && state.resetSeconds > best.resetSeconds)) best = state;
   }
   return best;
 }
@@ -73,33 +72,37 @@ export function policyItem(name: string, limit: number, windowSeconds: number): 
 const policyValues = new Map<string, { items: string[]; value: string }>();
 const MAX_POLICY_VALUES = 256;
 
-function policyValue(limits: readonly HeaderLimit[]): string {
-  const first = limits[0]!.policyItem;
+function policyValue(limits: readonly CompiledLimit[]): string {
+  const first = itemOf(limits[0]!);
   if (limits.length === 1) return first;
 
   const known = policyValues.get(first);
   if (known && sameItems(known.items, limits)) return known.value;
-  const items = limits.map((limit) => limit.policyItem);
+  const items = limits.map(itemOf);
   const value = items.join(', ');
   if (policyValues.size >= MAX_POLICY_VALUES) policyValues.clear();
   policyValues.set(first, { items, value });
   return value;
 }
 
-function sameItems(items: readonly string[], limits: readonly HeaderLimit[]): boolean {
+function sameItems(items: readonly string[], limits: readonly CompiledLimit[]): boolean {
   if (items.length !== limits.length) return false;
-  for (let i = 0; i < items.length; i++) if (items[i] !== limits[i]!.policyItem) return false;
+  for (let i = 0; i < items.length; i++) if (items[i] !== itemOf(limits[i]!)) return false;
   return true;
 }
 
+function itemOf(limit: CompiledLimit): string {
+  return limit.policyItem!.text;
+}
+
 /** `"name";r=R;t=T, …`. */
-function stateValue(limits: readonly HeaderLimit[]): string {
-  let value = stateItem(limits[0]!.state);
-  for (let i = 1; i < limits.length; i++) value += ', ' + stateItem(limits[i]!.state);
+function stateValue(states: readonly LimitState[]): string {
+  let value = stateItem(states[0]!);
+  for (let i = 1; i < states.length; i++) value += ', ' + stateItem(states[i]!);
   return value;
 }
 
-function stateItem(state: HeaderLimit['state']): string {
+function stateItem(state: LimitState): string {
   return quoted(state.name) + ';r=' + state.remaining + ';t=' + state.resetSeconds;
 }
 

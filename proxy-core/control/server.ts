@@ -193,6 +193,8 @@ export async function startControlApi(options: ControlApiOptions = {}): Promise<
     async close() {
       hub.close();
       for (const stop of detach) stop?.();
+      // Metrics it made are its own; histograms live outside the JS heap until freed.
+      if (!options.metrics) metrics.close();
       if (options.dataDir) await removeControlEndpoint(options.dataDir, token);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metrics, SERIES_SECONDS } from '../../proxy-core/traffic/metrics.ts';
+import type { LogRecord } from '../../proxy-core/traffic/log-record.ts';
 import { RequestLog } from '../../proxy-core/traffic/request-log.ts';
 import { ALLOWED, RATE_LIMITED, exchange } from './exchange-records.ts';
 
@@ -85,5 +86,30 @@ describe('traffic metrics', () => {
   it('includes quota usage from the engine when one is attached', () => {
     const metrics = new Metrics({ usage: () => [{ consumer: 'alice', used: 3, limit: 10 }] });
     assert.deepEqual(metrics.snapshot().quotas, [{ consumer: 'alice', used: 3, limit: 10 }]);
+  });
+
+  it('starts from zero after a reset and counts nothing once closed', () => {
+    const metrics = new Metrics();
+    const log = new RequestLog();
+    log.subscribe(metrics.observe);
+    let lastRecord: LogRecord | undefined;
+    log.subscribe((record) => (lastRecord = record));
+    for (let ms = 1; ms <= 10; ms++) log.completed(exchange({ annotations: ALLOWED, totalMs: ms }));
+    log.flush();
+
+    metrics.reset();
+    log.completed(exchange({ annotations: ALLOWED, totalMs: 40 }));
+    log.flush();
+    const afterReset = metrics.snapshot();
+    assert.equal(afterReset.total.count, 1);
+    // Only the one exchange after the reset: every percentile is its 40 ms (1% precision).
+    assert.ok(Math.abs(afterReset.total.latencyMs.p50 - 40) <= 0.5);
+    assert.ok(Math.abs(afterReset.total.latencyMs.max - 40) <= 0.5);
+    assert.equal(afterReset.byConsumer.alice?.count, 1);
+
+    metrics.close();
+    metrics.close();
+    metrics.reset();
+    assert.doesNotThrow(() => metrics.observe(lastRecord!));
   });
 });

@@ -36,6 +36,18 @@ interface Sighting {
   id: string;
 }
 
+/** The distinct values (client addresses, user agents) one credential was seen with. */
+class Sightings {
+  readonly values = new Map<string, Sighting>();
+  sweptAt = 0;
+}
+
+/** Everything watched per credential, found with one lookup per request. */
+interface HolderSightings {
+  addresses: Sightings;
+  agents: Sightings;
+}
+
 interface RateState {
   minute: number;
   count: number;
@@ -50,9 +62,7 @@ export class AlertWatcher {
   #alerts: Alert[] = [];
   #nextId = 1;
   #lastRaised = new Map<string, number>();
-  #addresses = new Map<string, Map<string, Sighting>>();
-  #agents = new Map<string, Map<string, Sighting>>();
-  #sweptAt = new WeakMap<Map<string, Sighting>, number>();
+  #holders = new Map<string, HolderSightings>();
   #authFailures = new Map<string, Sighting[]>();
   #rates = new Map<string, RateState>();
   #listeners = new Set<(alert: Alert) => void>();
@@ -97,9 +107,14 @@ export class AlertWatcher {
     const holder = entry.credentialTag ?? `consumer:${entry.consumer}`;
     // Messages are worded only when an alert is raised: this runs for every request.
 
+    let sightings = this.#holders.get(holder);
+    if (!sightings) {
+      sightings = { addresses: new Sightings(), agents: new Sightings() };
+      this.#holders.set(holder, sightings);
+    }
+
     const addresses = this.#distinct(
-      this.#addresses,
-      holder,
+      sightings.addresses,
       entry.clientAddress,
       entry,
       now,
@@ -112,7 +127,7 @@ export class AlertWatcher {
     }
 
     const agent = entry.userAgent ?? '(none)';
-    const agents = this.#distinct(this.#agents, holder, agent, entry, now, t.maxAgentsPerConsumer);
+    const agents = this.#distinct(sightings.agents, agent, entry, now, t.maxAgentsPerConsumer);
     if (agents.size > t.maxAgentsPerConsumer) {
       const message = `${holderName(entry)} was used by ${agents.size} user agents ${within(t)}`;
       this.#raise('key-many-agents', entry.consumer, ids(agents), now, message);
@@ -200,21 +215,19 @@ export class AlertWatcher {
   }
 
   /**
-   * The distinct values seen for `key` within the window, with the newest request of each.
+   * The distinct values one credential was seen with in the window, with the newest request of
+   * each.
    * Runs for every request of a known consumer, so it updates sightings in place and sweeps
    * out old values only when the count would raise an alert or once a second.
    */
   #distinct(
-    maps: Map<string, Map<string, Sighting>>,
-    key: string,
+    sightings: Sightings,
     value: string,
     entry: ExchangeSummary,
     now: number,
     max: number,
   ): Map<string, Sighting> {
-    let seen = maps.get(key);
-    if (!seen) maps.set(key, (seen = new Map()));
-
+    const seen = sightings.values;
     const sighting = seen.get(value);
     if (sighting) {
       sighting.at = now;
@@ -222,11 +235,11 @@ export class AlertWatcher {
     } else {
       seen.set(value, { at: now, id: entry.id });
     }
-    if (seen.size > max || now - (this.#sweptAt.get(seen) ?? 0) >= 1000) {
+    if (seen.size > max || now - sightings.sweptAt >= 1000) {
       for (const [v, s] of seen) {
         if (now - s.at > this.#thresholds.windowMs) seen.delete(v);
       }
-      this.#sweptAt.set(seen, now);
+      sightings.sweptAt = now;
     }
     return seen;
   }

@@ -28,6 +28,8 @@ const HIGHEST_MICROS = 3_600_000_000;
  * The library's WebAssembly histograms record about six times faster than its JavaScript ones
  * (26 against 167 ns a value, measured here) and an exchange records into up to four. Their
  * memory lives outside the JS heap, so a counter that is dropped must be destroyed.
+ * WebAssembly memory grows but never shrinks, and a reset does not return it to the system:
+ * 3,000 groups (the cap of all three dimensions) took 45 MB here, 86 MB after repeated resets.
  */
 let webAssemblyReady = false;
 

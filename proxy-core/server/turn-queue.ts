@@ -7,8 +7,9 @@
  *
  * All queues share one end-of-turn pass, in phases: the proxy's own reads and writes
  * (`exchanges`) first, bookkeeping such as the request log (`records`) after them, so that
- * recording never delays a response the proxy could already write. Records queued while the
- * exchanges run (a response that finished) are recorded in the same pass.
+ * recording never delays a response the proxy could already write. A record queued while the
+ * exchanges run goes in the same pass; a relayed response usually finishes a tick after its
+ * pass, so its record comes in the next one, again after that turn's exchanges.
  */
 
 export type TurnPhase = 'exchanges' | 'records';

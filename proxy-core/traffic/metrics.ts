@@ -186,7 +186,7 @@ export class Metrics {
     this.#series = Array.from({ length: SERIES_SECONDS }, () => emptyPoint(0));
   }
 
-  /** Frees the histograms' memory; nothing is counted after this. */
+  /** Frees the histograms' memory; nothing is counted after this, and reading it may throw. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -1,8 +1,8 @@
 /**
  * Where enforcement's cost goes, measured inside one Tollgate process so that heap, JIT state
  * and the machine's moment are shared by both sides: a governed host (API key, route, two
- * limits, rate-limit headers) and a host-mapped one that no API governs take turns in short wrk
- * slices, in ABBA order (whichever side runs second in a pair was seen to cost a few percent
+ * limits, rate-limit headers) and a host-mapped one that no API governs, sent the same request
+ * with the same key, take turns in short wrk slices, in ABBA order (whichever side runs second in a pair was seen to cost a few percent
  * more). Each slice's CPU per request comes from /proc; with --profile, V8's samples are split
  * by the slice they fall in and the functions whose self time per request grew most are listed.
  *
@@ -63,7 +63,8 @@ await runBenchSession('enforcement', lengths, async (context) => {
     connections: context.connections,
     seconds,
     path: '/v1/forecast/lisbon',
-    ...(side === 'on' ? { header: ['x-api-key', BENCH_KEY] as [string, string] } : {}),
+    // The same request on both sides: a client sends its key whether or not it is checked.
+    header: ['x-api-key', BENCH_KEY] as [string, string],
   });
   await runWrk(load('on', 2));
   await runWrk(load('off', 2));

@@ -19,9 +19,12 @@ const PHASES: readonly TurnPhase[] = ['exchanges', 'records'];
 export class TurnQueue<T> {
   #items: T[] = [];
 
-  /** `run` must not throw: what comes after it in the batch would wait for the next pass. */
+  /**
+   * `run` gets each batch whole, so it can take the batch in steps (all verdicts, then all
+   * upstream requests). It must not throw: the rest of the batch would be lost.
+   */
   constructor(
-    private readonly run: (item: T) => void,
+    private readonly run: (batch: readonly T[]) => void,
     readonly phase: TurnPhase,
   ) {}
 
@@ -33,9 +36,9 @@ export class TurnQueue<T> {
   /** Runs what is queued now; a reader that must not see stale state calls it early. */
   readonly flush = (): void => {
     if (this.#items.length === 0) return;
-    const items = this.#items;
+    const batch = this.#items;
     this.#items = [];
-    for (const item of items) this.run(item);
+    this.run(batch);
   };
 }
 

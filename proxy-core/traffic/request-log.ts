@@ -58,10 +58,9 @@ export class RequestLog implements ExchangeHooks {
   #seq = 0;
   #recent = new Map<number, RequestLogEntry>();
   /** Finished exchanges not recorded yet: they wait for the end of the event loop's turn. */
-  readonly #queued = new TurnQueue<ExchangeRecord>(
-    (exchange) => this.#recordSafely(exchange),
-    'records',
-  );
+  readonly #queued = new TurnQueue<ExchangeRecord>((exchanges) => {
+    for (const exchange of exchanges) this.#recordSafely(exchange);
+  }, 'records');
   #unloggable = 0;
   #listeners = new Set<RecordListener>();
   #clearListeners = new Set<() => void>();

@@ -7,7 +7,7 @@ import { TurnQueue } from '../../proxy-core/server/turn-queue.ts';
 describe('turn queue', () => {
   it('runs what one turn queued after that turn, in order, as one batch', async () => {
     const ran: string[] = [];
-    const queue = new TurnQueue<string>((item) => ran.push(item), 'exchanges');
+    const queue = new TurnQueue<string>((batch) => ran.push(...batch), 'exchanges');
 
     queue.push('a');
     queue.push('b');
@@ -20,7 +20,7 @@ describe('turn queue', () => {
 
   it('waits for the I/O callbacks of the turn before running', async () => {
     const ran: string[] = [];
-    const queue = new TurnQueue<string>((item) => ran.push(item), 'exchanges');
+    const queue = new TurnQueue<string>((batch) => ran.push(...batch), 'exchanges');
 
     // Queued from inside an I/O callback, as the proxy queues from a socket's data.
     await new Promise<void>((resolve) => {
@@ -35,16 +35,16 @@ describe('turn queue', () => {
   });
 
   it('leaves what a batch queues for the next turn', async () => {
-    const batches: string[][] = [[]];
-    const queue = new TurnQueue<string>((item) => {
-      batches.at(-1)!.push(item);
-      if (item === 'first') queue.push('queued while running');
+    const batches: string[][] = [];
+    const queue = new TurnQueue<string>((batch) => {
+      batches.push([...batch]);
+      if (batch.includes('first')) queue.push('queued while running');
     }, 'exchanges');
 
     queue.push('first');
     queue.push('second');
     await nextTurn();
-    batches.push([]);
+    assert.deepEqual(batches, [['first', 'second']]);
     await nextTurn();
 
     assert.deepEqual(batches, [['first', 'second'], ['queued while running']]);
@@ -52,10 +52,12 @@ describe('turn queue', () => {
 
   it('records after exchanges, also when queued first or while the exchanges run', async () => {
     const ran: string[] = [];
-    const records = new TurnQueue<string>((item) => ran.push(item), 'records');
-    const exchanges = new TurnQueue<string>((item) => {
-      ran.push(item);
-      records.push(`record of ${item}`);
+    const records = new TurnQueue<string>((batch) => ran.push(...batch), 'records');
+    const exchanges = new TurnQueue<string>((batch) => {
+      for (const item of batch) {
+        ran.push(item);
+        records.push(`record of ${item}`);
+      }
     }, 'exchanges');
 
     records.push('record queued first');
@@ -67,7 +69,7 @@ describe('turn queue', () => {
 
   it('runs nothing twice when a reader flushed early', async () => {
     const ran: string[] = [];
-    const queue = new TurnQueue<string>((item) => ran.push(item), 'records');
+    const queue = new TurnQueue<string>((batch) => ran.push(...batch), 'records');
 
     queue.push('read early');
     queue.flush();

@@ -18,7 +18,7 @@ export interface LimitVerdict {
   refusedBy: CompiledLimit | undefined;
   retryAfterMs: number;
   /** The limits that counted this request, in the tier's order. */
-  applied: CompiledLimit[];
+  applied: readonly CompiledLimit[];
   /** Where each applied limit stands after the request, in the same order. */
   states: LimitState[];
 }
@@ -27,6 +27,8 @@ export interface LimitClock {
   monotonic: number;
   wall: number;
 }
+
+const NO_LIMITS: readonly CompiledLimit[] = Object.freeze([]);
 
 /** Reused across requests: the engine is single-threaded and finishes one before the next. */
 const outcomes: Outcome[] = [];
@@ -45,14 +47,12 @@ export function applyLimits(
   sync: UsageSync,
   charge = true,
 ): LimitVerdict {
-  const applied: CompiledLimit[] = [];
+  const applied = tier.limitsByRoute.get(route.key) ?? NO_LIMITS;
   let refusedBy: CompiledLimit | undefined;
   let retryAfterMs = 0;
 
-  for (const limit of tier.limits) {
-    if (limit.routes !== null && !limit.routes.has(route.key)) continue;
-    const i = applied.length;
-    applied.push(limit);
+  for (let i = 0; i < applied.length; i++) {
+    const limit = applied[i]!;
     outcomes[i] ??= newOutcome();
     const subject = subjectOf(limit.def.scope, consumer, route.key, clientAddress);
     entries[i] = limit.counters.entry(subject);

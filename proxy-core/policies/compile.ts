@@ -71,6 +71,8 @@ export interface CompiledTier {
   name: string;
   entitled: ReadonlySet<string>;
   limits: CompiledLimit[];
+  /** The limits that count a request to each route (by route key), in the tier's order. */
+  limitsByRoute: ReadonlyMap<string, readonly CompiledLimit[]>;
 }
 
 export interface CompiledRule {
@@ -98,6 +100,8 @@ export interface CompiledPolicy {
   rules: CompiledRule[];
   faults: CompiledFault[];
   limits: CompiledLimit[];
+  /** Whether any limit adapts to upstream health: only then are exchanges watched. */
+  adapts: boolean;
 }
 
 /** `makeCounters` gives each limit its table (kept from a previous policy, or restored). */
@@ -131,7 +135,13 @@ export function compilePolicy(
       limits.push(limit);
       return limit;
     });
-    tiers.set(tier.name, { name: tier.name, entitled, limits: tierLimits });
+    const limitsByRoute = new Map(
+      [...routeApi.keys()].map((key) => [
+        key,
+        tierLimits.filter((limit) => limit.routes === null || limit.routes.has(key)),
+      ]),
+    );
+    tiers.set(tier.name, { name: tier.name, entitled, limits: tierLimits, limitsByRoute });
   }
 
   return {
@@ -157,6 +167,7 @@ export function compilePolicy(
       routes: resolveRouteRefs(policy, def.routes) ?? null,
     })),
     limits,
+    adapts: limits.some((limit) => limit.adaptive !== undefined),
   };
 }
 

@@ -26,17 +26,19 @@ export interface Caller {
 
 export type Identity = { ok: true; caller: Caller } | { ok: false; verdict: RespondVerdict };
 
+/** What stays the same from one request to the next under one policy. */
 export interface IdentifyContext {
   compiled: CompiledPolicy;
   storedKeys: () => readonly StoredKey[];
   tierOverrides: ReadonlyMap<string, string>;
-  wallNow: number;
 }
 
+/** `wallNow` (epoch ms) is when a token's exp and nbf are checked against. */
 export function identify(
   api: CompiledApi,
   request: ExchangeRequest,
   ctx: IdentifyContext,
+  wallNow: number,
 ): Identity | Promise<Identity> {
   for (const method of api.def.auth) {
     if (method.type === 'apiKey') {
@@ -46,7 +48,7 @@ export function identify(
       if (key) return byKey(api, key, ctx);
     } else if (method.type === 'jwt') {
       const token = bearerToken(headerValue(request.headers, method.header));
-      if (token !== undefined) return byToken(api, token, ctx);
+      if (token !== undefined) return byToken(api, token, ctx, wallNow);
     } else if (request.clientCertificate) {
       const cert = request.clientCertificate;
       const id = (method.match === 'subject' ? cert.subject : cert.fingerprint256).toUpperCase();
@@ -106,10 +108,11 @@ function byToken(
   api: CompiledApi,
   token: string,
   ctx: IdentifyContext,
+  wallNow: number,
 ): Identity | Promise<Identity> {
-  const cached = api.verifier.cached(token, ctx.wallNow);
+  const cached = api.verifier.cached(token, wallNow);
   if (cached) return fromJwt(api, cached, ctx);
-  return api.verifier.verify(token, ctx.wallNow).then((result) => fromJwt(api, result, ctx));
+  return api.verifier.verify(token, wallNow).then((result) => fromJwt(api, result, ctx));
 }
 
 function fromJwt(api: CompiledApi, result: JwtResult, ctx: IdentifyContext): Identity {

@@ -9,6 +9,7 @@ import {
   decide,
   engineWith,
   examplePolicy,
+  headersOf,
   policyFrom,
   request,
   statusOf,
@@ -49,7 +50,46 @@ consumers:
   - { name: acme, tier: free, keys: [acme-key-123] }
 `;
 
+const ROUTE_SCOPED = `
+version: 1
+apis:
+  - name: weather
+    hosts: [api.weather.test]
+    auth: [{ type: apiKey, header: x-api-key }]
+    routes:
+      - { name: read, methods: [GET], path: /v1/forecast/** }
+      - { name: bulk, methods: [GET], path: /v1/history/** }
+tiers:
+  - name: free
+    routes: [read, bulk]
+    limits:
+      - { name: everything, requests: 10, per: minute }
+      - { name: bulk-only, requests: 2, per: minute, routes: [bulk] }
+consumers:
+  - { name: acme, tier: free, keys: [acme-key-123] }
+`;
+
 describe('limits through the engine', () => {
+  it('counts a limit scoped to some routes only for requests to them', async () => {
+    const { engine } = engineWith(policyFrom(ROUTE_SCOPED));
+    const read = () => decide(engine, withKey('acme-key-123', { path: '/v1/forecast/x' }));
+    const bulk = () => decide(engine, withKey('acme-key-123', { path: '/v1/history/x' }));
+
+    const reads = [await read(), await read(), await read()];
+    assert.deepEqual(reads.map(statusOf), [200, 200, 200]);
+    // A read shows only the limit that counts it.
+    assert.equal(headersOf(reads[2]!)['ratelimit-policy'], '"everything";q=10;w=60');
+
+    const bulks = [await bulk(), await bulk(), await bulk()];
+    assert.deepEqual(bulks.map(statusOf), [200, 200, 429]);
+    assert.match(
+      headersOf(bulks[1]!)['ratelimit']!,
+      /^"everything";r=5;t=\d+, "bulk-only";r=0;t=\d+$/,
+    );
+    // The bulk quota is spent, reads go on: 5 of the shared 10 were used.
+    assert.equal(headersOf(await read())['x-ratelimit-remaining'], '4');
+  });
+
   it('admits exactly 100 of 1,000 concurrent API-key requests at a limit of 100', async () => {
     const { engine } = engineWith(policyFrom(HUNDRED));
     const verdicts = await Promise.all(

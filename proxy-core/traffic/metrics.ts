@@ -134,9 +134,7 @@ export class Metrics {
     this.#total.observe(entry);
     if (entry.consumer) group(this.#byConsumer, entry.consumer)?.observe(entry);
     if (entry.tier) group(this.#byTier, entry.tier)?.observe(entry);
-    if (entry.route) {
-      group(this.#byRoute, entry.api ? `${entry.api}.${entry.route}` : entry.route)?.observe(entry);
-    }
+    if (entry.route) group(this.#byRoute, routeKey(entry.api, entry.route))?.observe(entry);
 
     const second = Math.floor(this.#now() / 1000);
     const point = this.#point(second);
@@ -210,6 +208,27 @@ export class Metrics {
     }
     return point;
   }
+}
+
+/**
+ * `api.route` names by API and route, made once rather than per exchange: a new string would be
+ * hashed again by every lookup. Names come from the policy; cleared when it grows past the cap.
+ */
+const routeKeys = new Map<string, Map<string, string>>();
+
+function routeKey(api: string | undefined, route: string): string {
+  if (!api) return route;
+  let byRoute = routeKeys.get(api);
+  if (!byRoute) {
+    if (routeKeys.size >= MAX_GROUPS) routeKeys.clear();
+    routeKeys.set(api, (byRoute = new Map()));
+  }
+  let key = byRoute.get(route);
+  if (key === undefined) {
+    if (byRoute.size >= MAX_GROUPS) byRoute.clear();
+    byRoute.set(route, (key = `${api}.${route}`));
+  }
+  return key;
 }
 
 function group(groups: Map<string, GroupCounter>, key: string): GroupCounter | undefined {

@@ -2,9 +2,10 @@
  * Where enforcement's cost goes, measured inside one Tollgate process so that heap, JIT state
  * and the machine's moment are shared by both sides: a governed host (API key, route, two
  * limits, rate-limit headers) and a host-mapped one that no API governs, sent the same request
- * with the same key, take turns in short wrk slices, in ABBA order (whichever side runs second in a pair was seen to cost a few percent
- * more). Each slice's CPU per request comes from /proc; with --profile, V8's samples are split
- * by the slice they fall in and the functions whose self time per request grew most are listed.
+ * with the same key, take turns in short wrk slices, in ABBA order (a slice's position in its
+ * pair moves its cost, see `couples`). Each slice's CPU per request comes from /proc; with
+ * --profile, V8's samples are split by the slice they fall in and the functions whose self time
+ * per request grew most are listed.
  *
  * Usage: node --import tsx bench/enforcement-profile.ts [--pairs 20] [--slice 1] [--profile]
  */

@@ -23,7 +23,7 @@ export function runLengths(quick: boolean) {
         ...{ newHosts: 8, bigBodyBytes: 64 * 2 ** 20, logRequests: 5_000 },
       }
     : {
-        ...{ seconds: 10, warmupSeconds: 2, pairs: 5, pairSeconds: 3 },
+        ...{ seconds: 10, warmupSeconds: 2, pairs: 6, pairSeconds: 3 },
         ...{ newHosts: 40, bigBodyBytes: 2 ** 30, logRequests: 50_000 },
       };
 }

@@ -1,11 +1,14 @@
 /**
- * On-vs-off comparisons (enforcement, the request log) as interleaved pairs: off, on, off, on…,
- * each run in a fresh process, judged by the median over the pairs.
+ * On-vs-off comparisons (enforcement, the request log) as interleaved pairs, each run in a
+ * fresh process, judged by the median over the pairs.
  *
  * Why pairs: on the 2-core machines this runs on, one row's CPU per request moved by up to
  * ±15 % between identical runs (the load generator and the upstream share the cores, and the
  * machine itself is shared), so one off/on pair could pass or miss a 10 % target by chance.
  * Interleaving spreads slow moments over both sides; the median drops an outlying pair.
+ * Pairs alternate their order (off then on, on then off, …): inside one process the second
+ * slice of a pair measured up to 20 % cheaper than the first, whichever side it was
+ * (bench/enforcement-profile.ts), so a fixed order could favour one side throughout.
  */
 
 import type { MeasuredRow } from './tollgate-rows.ts';
@@ -35,11 +38,12 @@ export async function sideBySide(
 ): Promise<SideBySide | { skipped: string }> {
   const pairs: Pair[] = [];
   for (let i = 0; i < count; i++) {
-    const off = await runOff();
-    if ('skipped' in off) return off;
-    const on = await runOn();
-    if ('skipped' in on) return on;
-    pairs.push({ off, on });
+    const offFirst = i % 2 === 0;
+    const first = await (offFirst ? runOff() : runOn());
+    if ('skipped' in first) return first;
+    const second = await (offFirst ? runOn() : runOff());
+    if ('skipped' in second) return second;
+    pairs.push(offFirst ? { off: first, on: second } : { off: second, on: first });
   }
 
   const byRps = [...pairs].sort((a, b) => rpsRatio(a) - rpsRatio(b));
@@ -58,7 +62,8 @@ export function pairsNote(result: SideBySide): string {
     (pair) => `${fixed(rpsRatio(pair) * 100)}% / ${fixed(cpuRatio(pair) * 100)}%`,
   );
   return (
-    `${result.pairs.length} interleaved pairs, on/off req/s / CPU µs per request: ` +
+    `${result.pairs.length} interleaved pairs in alternating order, ` +
+    `on/off req/s / CPU µs per request: ` +
     `${each.join(', ')}; the rows are the median pair`
   );
 }

@@ -2,7 +2,7 @@
  * The governance sections alone (enforcement on vs off, request log + metrics on vs off), for
  * measuring policy and logging work without the full bench's other rows.
  *
- * Usage: node --import tsx bench/governance.ts [--seconds 4] [--pairs 3]
+ * Usage: node --import tsx bench/governance.ts [--seconds 4] [--warmup 1] [--pairs 3]
  *          [--only enforcement|traffic]
  * Run it under `flock /tmp/bench.lock` like every bench on the shared machine.
  */
@@ -17,6 +17,7 @@ import { trafficSection } from './traffic-section.ts';
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '1' },
     pairs: { type: 'string', default: '3' },
     only: { type: 'string' },
   },
@@ -25,7 +26,7 @@ const { values } = parseArgs({
 
 const seconds = Number(values.seconds);
 const lengths = {
-  ...{ quick: true, seconds, warmupSeconds: 1 },
+  ...{ quick: true, seconds, warmupSeconds: Number(values.warmup) },
   ...{ pairs: Number(values.pairs), pairSeconds: seconds },
 };
 

@@ -32,8 +32,8 @@ const lengths = {
 };
 
 await runBenchSession('governance', lengths, async (context) => {
-  // In a full run these sections come after the throughput rows, which have warmed the
-  // upstream's JIT. A fresh upstream still speeding up during the pairs skews them.
+  // In a full run these sections come after the throughput rows, which have already loaded
+  // the upstream; a short direct load brings a fresh one closer to that state.
   const upstream = `127.0.0.1:${context.upstream.http}`;
   const direct = { connectPort: context.upstream.http, authority: upstream, viaProxy: false };
   await runWrk({ ...direct, connections: context.connections, seconds: 5 });

@@ -33,7 +33,7 @@ export interface IdentifyContext {
   tierOverrides: ReadonlyMap<string, string>;
 }
 
-/** `wallNow` (epoch ms) is when a token's exp and nbf are checked against. */
+/** A token's exp and nbf are checked against `wallNow` (epoch ms, virtual clock). */
 export function identify(
   api: CompiledApi,
   request: ExchangeRequest,

@@ -88,8 +88,8 @@ export function applyLimits(
       algorithm: limit.def.algorithm,
     };
     if (limit.policyItem?.limit !== limit.params.limit) {
-      const text = policyItem(limit.name, limit.params.limit, limit.params.periodMs / 1000);
-      limit.policyItem = { limit: limit.params.limit, text };
+      const windowSeconds = limit.params.periodMs / 1000;
+      limit.policyItem = policyItem(limit.name, limit.params.limit, windowSeconds);
     }
   }
 

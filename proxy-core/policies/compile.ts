@@ -22,6 +22,7 @@ import type {
 } from './schema.ts';
 import type { CounterTable } from './counters.ts';
 import { JwtVerifier } from './jwt.ts';
+import type { PolicyItem } from './rate-headers.ts';
 
 export interface CompiledRoute {
   key: string;
@@ -63,8 +64,8 @@ export interface CompiledLimit {
   /** The API names whose health drives an adaptive limit. */
   apis: ReadonlySet<string>;
   counters: CounterTable;
-  /** This limit's `RateLimit-Policy` item, formatted again only when `params.limit` moves. */
-  policyItem: { limit: number; text: string } | null;
+  /** This limit's rate-limit header parts, formatted again only when `params.limit` moves. */
+  policyItem: PolicyItem | null;
 }
 
 export interface CompiledTier {

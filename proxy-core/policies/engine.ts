@@ -20,6 +20,7 @@ import type {
   ForwardVerdict,
   Verdict,
 } from '../server/exchange.ts';
+import { headerRecord, type HeaderList } from '../server/header-list.ts';
 import { AdaptiveLimits } from './adaptive.ts';
 import { forbidden, injectedFault, limitExceeded, routeNotFound } from './answers.ts';
 import { applyLimits, retryAfterSeconds, type LimitClock } from './apply-limits.ts';
@@ -255,11 +256,11 @@ export class PolicyEngine implements ExchangeHooks {
       this.#sync,
       charge,
     );
-    const rateHeaders: Record<string, string> = {};
-    rateLimitHeaders(api.headerStyle, limits.applied, limits.states, rateHeaders);
+    const rateHeaders = rateLimitHeaders(api.headerStyle, limits.applied, limits.states);
     if (!authorization.ok) {
       const context = answerContext(api, route, caller);
-      return forbidden(authorization.reason, authorization.detail, context, rateHeaders);
+      const headers = headerRecord(rateHeaders);
+      return forbidden(authorization.reason, authorization.detail, context, headers);
     }
 
     if (!limits.allowed) {
@@ -285,7 +286,7 @@ export class PolicyEngine implements ExchangeHooks {
           retryAfterSeconds: retryAfterSeconds(limits.retryAfterMs),
         },
         annotations,
-        rateHeaders,
+        headerRecord(rateHeaders),
       );
     }
 
@@ -316,7 +317,7 @@ export class PolicyEngine implements ExchangeHooks {
     request: ExchangeRequest,
     caller: Caller,
     annotations: ExchangeAnnotations,
-    rateHeaders: Record<string, string>,
+    rateHeaders: HeaderList,
     delayMs: number,
   ): ForwardVerdict {
     const verdict: ForwardVerdict = {

@@ -3,19 +3,19 @@
  * and the client's path without the API-key query parameters.
  */
 
+import type { HeaderList } from '../server/header-list.ts';
 import type { CompiledPolicy } from './compile.ts';
 import type { Caller } from './identify.ts';
 
-type IdentityHeaders = Readonly<Record<string, string>>;
-
 /**
  * Built once per caller rather than per request: a caller named by a key or certificate is one
- * object per consumer and tier (see identify.ts), and the proxy only reads the map. A token's
- * caller is new on each request, so its map is too.
+ * object per consumer and tier (see identify.ts), and the proxy only reads the list. A token's
+ * caller is new on each request, so its list is too.
  */
-const identityHeaders = new WeakMap<Caller, IdentityHeaders>();
+const identityHeaders = new WeakMap<Caller, HeaderList>();
 
-export function forwardedIdentity(compiled: CompiledPolicy, caller: Caller): IdentityHeaders {
+/** `[name, value, …]`, names in lower case, as a verdict's `setRequestHeaders`. */
+export function forwardedIdentity(compiled: CompiledPolicy, caller: Caller): HeaderList {
   if (caller.claims) return build(compiled, caller);
 
   let headers = identityHeaders.get(caller);
@@ -23,12 +23,14 @@ export function forwardedIdentity(compiled: CompiledPolicy, caller: Caller): Ide
   return headers;
 }
 
-function build(compiled: CompiledPolicy, caller: Caller): IdentityHeaders {
+function build(compiled: CompiledPolicy, caller: Caller): HeaderList {
   const forward = compiled.policy.forwardHeaders;
-  const headers: Record<string, string> = {};
-  if (forward.consumer) headers[forward.consumer] = caller.consumer;
-  if (forward.tier) headers[forward.tier] = caller.tier;
-  return Object.freeze(headers);
+  const headers: string[] = [];
+  if (forward.consumer) headers.push(forward.consumer, caller.consumer);
+  if (forward.tier) headers.push(forward.tier, caller.tier);
+  // Not frozen: a frozen array has its own elements kind, and the header edits would then read
+  // lists of two kinds (slower, polymorphic loads). The type keeps it read-only.
+  return headers;
 }
 
 /**

@@ -11,57 +11,109 @@
  */
 
 import type { LimitState } from '../contract/traffic.ts';
+import type { HeaderList } from '../server/header-list.ts';
 import type { CompiledLimit } from './compile.ts';
 import type { RateLimitHeaderStyle } from './schema.ts';
 
+/** Not frozen, like every list the header edits read (see forward.ts). */
+const NO_HEADERS: HeaderList = [];
+
 /**
- * Writes the headers of `style` into `headers`. `limits` are the limits that counted the
- * request and `states` where each stands, in the same order; each limit's `policyItem` is set.
+ * The headers of `style` as a `[name, value, …]` list, names in lower case. `limits` are the
+ * limits that counted the request and `states` where each stands, in the same order; each
+ * limit's `policyItem` is set. Each number is turned into text once: the tightest limit's
+ * remaining count appears in two headers.
  */
 export function rateLimitHeaders(
   style: RateLimitHeaderStyle,
   limits: readonly CompiledLimit[],
   states: readonly LimitState[],
-  headers: Record<string, string>,
-): void {
-  if (style === 'none' || states.length === 0) return;
+): HeaderList {
+  if (style === 'none' || states.length === 0) return NO_HEADERS;
   const tightest = mostConstrained(states);
+  const remaining = String(states[tightest]!.remaining);
+  const reset = String(states[tightest]!.resetSeconds);
 
-  if (style === 'ietf' || style === 'ietf+x') {
-    headers['ratelimit-policy'] = policyValue(limits);
-    headers['ratelimit'] = stateValue(states);
-  }
-  if (style === 'x-ratelimit' || style === 'ietf+x') {
-    headers['x-ratelimit-limit'] = String(tightest.limit);
-    headers['x-ratelimit-remaining'] = String(tightest.remaining);
-    headers['x-ratelimit-reset'] = String(tightest.resetSeconds);
-  }
-  if (style === 'kong') {
-    for (let i = 0; i < limits.length; i++) {
-      const per = limits[i]!.def.per;
-      // Header names are case-insensitive; Kong spells these X-RateLimit-Limit-Minute.
-      headers[`x-ratelimit-limit-${per}`] = String(states[i]!.limit);
-      headers[`x-ratelimit-remaining-${per}`] = String(states[i]!.remaining);
-    }
-    headers['ratelimit-limit'] = String(tightest.limit);
-    headers['ratelimit-remaining'] = String(tightest.remaining);
-    headers['ratelimit-reset'] = String(tightest.resetSeconds);
+  switch (style) {
+    case 'ietf+x':
+      // One literal, one allocation: this is the default style, on almost every response.
+      return [
+        'ratelimit-policy',
+        policyValue(limits),
+        'ratelimit',
+        stateValue(limits, states, tightest, remaining),
+        'x-ratelimit-limit',
+        String(states[tightest]!.limit),
+        'x-ratelimit-remaining',
+        remaining,
+        'x-ratelimit-reset',
+        reset,
+      ];
+    case 'ietf':
+      return [
+        'ratelimit-policy',
+        policyValue(limits),
+        'ratelimit',
+        stateValue(limits, states, tightest, remaining),
+      ];
+    case 'x-ratelimit':
+      return [
+        'x-ratelimit-limit',
+        String(states[tightest]!.limit),
+        'x-ratelimit-remaining',
+        remaining,
+        'x-ratelimit-reset',
+        reset,
+      ];
+    case 'kong':
+      return kongHeaders(limits, states, tightest, remaining, reset);
   }
 }
 
-/** The limit closest to refusing: least remaining, then the longest wait. */
-function mostConstrained(states: readonly LimitState[]): LimitState {
-  let best = states[0]!;
-  for (const state of states) {
-    const fewer = state.remaining < best.remaining;
-    const tie = state.remaining === best.remaining;
-    if (fewer || (tie && state.resetSeconds > best.resetSeconds)) best = state;
+function kongHeaders(
+  limits: readonly CompiledLimit[],
+  states: readonly LimitState[],
+  tightest: number,
+  remaining: string,
+  reset: string,
+): HeaderList {
+  const headers: string[] = [];
+  for (let i = 0; i < limits.length; i++) {
+    const per = limits[i]!.def.per;
+    // Header names are case-insensitive; Kong spells these X-RateLimit-Limit-Minute.
+    headers.push(`x-ratelimit-limit-${per}`, String(states[i]!.limit));
+    headers.push(`x-ratelimit-remaining-${per}`, String(states[i]!.remaining));
+  }
+  headers.push('ratelimit-limit', String(states[tightest]!.limit));
+  headers.push('ratelimit-remaining', remaining, 'ratelimit-reset', reset);
+  return headers;
+}
+
+/** The index of the limit closest to refusing: least remaining, then the longest wait. */
+function mostConstrained(states: readonly LimitState[]): number {
+  let best = 0;
+  for (let i = 1; i < states.length; i++) {
+    const state = states[i]!;
+    const fewer = state.remaining < states[best]!.remaining;
+    const tie = state.remaining === states[best]!.remaining;
+    if (fewer || (tie && state.resetSeconds > states[best]!.resetSeconds)) best = i;
   }
   return best;
 }
 
-export function policyItem(name: string, limit: number, windowSeconds: number): string {
-  return quoted(name) + ';q=' + limit + ';w=' + windowSeconds;
+/** A limit's part of the headers that changes only with its name or its (adapted) limit. */
+export interface PolicyItem {
+  limit: number;
+  /** `"name";q=Q;w=W`, its `RateLimit-Policy` item. */
+  text: string;
+  /** `"name";r=`, how its `RateLimit` item starts. */
+  statePrefix: string;
+}
+
+export function policyItem(name: string, limit: number, windowSeconds: number): PolicyItem {
+  const quotedName = sfString(name);
+  const text = quotedName + ';q=' + limit + ';w=' + windowSeconds;
+  return { limit, text, statePrefix: quotedName + ';r=' };
 }
 
 /**
@@ -95,26 +147,18 @@ function itemOf(limit: CompiledLimit): string {
   return limit.policyItem!.text;
 }
 
-/** `"name";r=R;t=T, …`. */
-function stateValue(states: readonly LimitState[]): string {
-  let value = stateItem(states[0]!);
-  for (let i = 1; i < states.length; i++) value += ', ' + stateItem(states[i]!);
-  return value;
-}
-
-function stateItem(state: LimitState): string {
-  return quoted(state.name) + ';r=' + state.remaining + ';t=' + state.resetSeconds;
-}
-
-/** Limit names as sf-strings, made once per name: names come from the policy. */
-const quotedNames = new Map<string, string>();
-
-function quoted(name: string): string {
-  let value = quotedNames.get(name);
-  if (value === undefined) {
-    value = sfString(name);
-    if (quotedNames.size >= MAX_POLICY_VALUES) quotedNames.clear();
-    quotedNames.set(name, value);
+/** `"name";r=R;t=T, …`; the tightest limit's remaining count comes already as text. */
+function stateValue(
+  limits: readonly CompiledLimit[],
+  states: readonly LimitState[],
+  tightest: number,
+  tightestRemaining: string,
+): string {
+  let value = '';
+  for (let i = 0; i < states.length; i++) {
+    const remaining = i === tightest ? tightestRemaining : states[i]!.remaining;
+    const item = limits[i]!.policyItem!.statePrefix + remaining + ';t=' + states[i]!.resetSeconds;
+    value = i === 0 ? item : value + ', ' + item;
   }
   return value;
 }

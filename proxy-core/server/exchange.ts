@@ -49,10 +49,13 @@ export interface ForwardVerdict {
   upstream?: string;
   /** Path and query to send upstream instead of the client's (e.g. a credential query removed). */
   path?: string;
-  /** Header edits; every name in lower case. */
+  /**
+   * Header edits, every name in lower case. The `set…` lists are `[name, value, …]`; each
+   * header in them replaces any of the same name (see hop-by-hop.ts).
+   */
   removeRequestHeaders?: readonly string[];
-  setRequestHeaders?: Readonly<Record<string, string>>;
-  setResponseHeaders?: Readonly<Record<string, string>>;
+  setRequestHeaders?: HeaderList;
+  setResponseHeaders?: HeaderList;
   /** Extra latency before forwarding (fault injection). */
   delayMs?: number;
   annotations?: ExchangeAnnotations;

@@ -26,3 +26,10 @@ export function listValue(list: HeaderList, lowerName: string): string | undefin
   }
   return undefined;
 }
+
+/** A list whose names are distinct as a map, e.g. a verdict's header list for an answer. */
+export function headerRecord(list: HeaderList): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) record[list[i]!] = list[i + 1]!;
+  return record;
+}

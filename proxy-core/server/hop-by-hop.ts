@@ -6,6 +6,8 @@
  * meant for the proxy never reach the upstream.
  */
 
+import type { HeaderList } from './header-list.ts';
+
 const ALWAYS_HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -19,10 +21,13 @@ const ALWAYS_HOP_BY_HOP = new Set([
 /**
  * A verdict's header edits, names in lower case (policy header names are lowered when a policy
  * is parsed), so each header is checked without building a set of edited names per message.
+ * `set` is a `[name, value, …]` list: each of its headers replaces any of that name and is
+ * appended as given. A list rather than an object, because the caller writes a list and the
+ * per-name object lookups cost more than the few comparisons a list needs.
  */
 export interface HeaderEdits {
   remove?: readonly string[] | undefined;
-  set?: Readonly<Record<string, string>> | undefined;
+  set?: HeaderList | undefined;
 }
 
 /**
@@ -49,21 +54,20 @@ export function endToEndRawHeaders(raw: readonly string[], edits?: HeaderEdits):
     if (ALWAYS_HOP_BY_HOP.has(name) || name.startsWith('proxy-')) continue;
     if (named !== undefined && named.has(name)) continue;
     if (remove !== undefined && remove.includes(name)) continue;
-    if (set !== undefined && Object.hasOwn(set, name)) continue;
+    if (set !== undefined && setsHeader(set, name)) continue;
     result.push(raw[i]!, raw[i + 1]!);
   }
   if (set !== undefined) {
-    for (const name in set) result.push(name, set[name]!);
+    for (let i = 0; i < set.length; i++) result.push(set[i]!);
   }
   return result;
 }
 
-/** Whether a verdict's `set` (lower-case names) names `lowerName`. */
-export function setsHeader(
-  set: Readonly<Record<string, string>> | undefined,
-  lowerName: string,
-): boolean {
-  return set !== undefined && Object.hasOwn(set, lowerName);
+/** Whether a verdict's `set` list (lower-case names) names `lowerName`. */
+export function setsHeader(set: HeaderList | undefined, lowerName: string): boolean {
+  if (set === undefined) return false;
+  for (let i = 0; i < set.length; i += 2) if (set[i] === lowerName) return true;
+  return false;
 }
 
 function namedByConnection(value: string | undefined): Set<string> | undefined {

@@ -137,7 +137,7 @@ export function relayUpgrade(
       // The upstream refused the upgrade: its answer goes to the client, then the socket closes.
       const status = upstreamRes.statusCode ?? 502;
       const refusalHeaders = endToEndRawHeaders(upstreamRes.rawHeaders, {
-        set: { connection: 'close' },
+        set: ['connection', 'close'],
       });
       socket.write(rawHead(status, refusalHeaders));
       upstreamRes.pipe(socket);

@@ -268,10 +268,10 @@ consumers: [{ name: partner-a, tier: partner, certificates: ['${fingerprint.toLo
     assert.equal(statusOf(verdict), 200);
     assert.equal(verdict.annotations?.consumer, 'anonymous');
     assert.equal(verdict.annotations?.tier, 'free');
-    assert.deepEqual(verdict.kind === 'forward' && verdict.setRequestHeaders, {
-      'x-consumer': 'anonymous',
-      'x-tier': 'free',
-    });
+    assert.deepEqual(verdict.kind === 'forward' && verdict.setRequestHeaders, [
+      ...['x-consumer', 'anonymous'],
+      ...['x-tier', 'free'],
+    ]);
 
     // A key still identifies its consumer; anonymous callers share the free tier's limits.
     const keyed = await decide(engine, request({ headers: { 'x-api-key': 'pro-key-456' } }));

@@ -247,6 +247,6 @@ consumers: [{ name: acme, tier: free, keys: [acme-key-123] }]
     assert.equal(verdict.kind, 'forward');
     if (verdict.kind !== 'forward') return;
     assert.equal(verdict.removeRequestHeaders, undefined);
-    assert.deepEqual(verdict.setRequestHeaders, { 'x-client-id': 'acme' });
+    assert.deepEqual(verdict.setRequestHeaders, ['x-client-id', 'acme']);
   });
 });

@@ -102,7 +102,7 @@ describe('policy engine on the example policy', () => {
     if (verdict.kind !== 'forward') return;
     assert.equal(verdict.upstream, 'http://127.0.0.1:5000');
     assert.deepEqual(verdict.removeRequestHeaders, ['x-api-key', 'authorization']);
-    assert.deepEqual(verdict.setRequestHeaders, { 'x-consumer': 'acme-pro', 'x-tier': 'pro' });
+    assert.deepEqual(verdict.setRequestHeaders, ['x-consumer', 'acme-pro', 'x-tier', 'pro']);
     assert.equal(verdict.annotations?.decision, 'allowed');
     assert.equal(verdict.annotations?.route, 'write');
   });

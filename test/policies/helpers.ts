@@ -5,6 +5,7 @@ import { PolicyEngine, type PolicyEngineOptions } from '../../proxy-core/policie
 import { parsePolicy } from '../../proxy-core/policies/load.ts';
 import type { Policy } from '../../proxy-core/policies/schema.ts';
 import type { ExchangeRequest, Verdict } from '../../proxy-core/server/exchange.ts';
+import { headerRecord } from '../../proxy-core/server/header-list.ts';
 import { exchangeRequest } from '../support/exchange-request.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
@@ -42,7 +43,8 @@ export function statusOf(verdict: Verdict): number {
 }
 
 export function headersOf(verdict: Verdict): Readonly<Record<string, string>> {
-  return (verdict.kind === 'forward' ? verdict.setResponseHeaders : verdict.headers) ?? {};
+  if (verdict.kind === 'respond') return verdict.headers;
+  return headerRecord(verdict.setResponseHeaders ?? []);
 }
 
 export async function decide(engine: PolicyEngine, req: ExchangeRequest): Promise<Verdict> {

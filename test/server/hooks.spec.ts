@@ -50,13 +50,13 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
             return Promise.resolve({
               kind: 'forward',
               upstream: other.url,
-              setResponseHeaders: { 'x-ratelimit-remaining': '4' },
+              setResponseHeaders: ['x-ratelimit-remaining', '4'],
             });
           }
           return {
             kind: 'forward',
             removeRequestHeaders: ['x-api-key'],
-            setRequestHeaders: { 'x-consumer': 'acme' },
+            setRequestHeaders: ['x-consumer', 'acme'],
             annotations: { decision: 'allowed', consumer: 'acme' },
           };
         },

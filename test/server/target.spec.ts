@@ -130,7 +130,7 @@ describe('request targets', () => {
     ];
     const kept = endToEndRawHeaders(raw, {
       remove: ['x-api-key'],
-      set: { 'x-tier': 'gold', 'x-consumer': 'acme' },
+      set: ['x-tier', 'gold', 'x-consumer', 'acme'],
     });
     // Names keep the client's case; repeated headers stay separate lines.
     assert.deepEqual(kept, [

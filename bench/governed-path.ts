@@ -108,6 +108,7 @@ function exchange(host: string, last: Stage): void {
     annotations: verdict.annotations,
     status: 200,
     responseHeaders,
+    addedResponseHeaders: verdict.setResponseHeaders?.length ?? 0,
     requestBytes: 0,
     responseBytes: UPSTREAM_BODY.length,
     timings: { upstream: 1, total: 2 },

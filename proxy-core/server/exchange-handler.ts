@@ -143,6 +143,8 @@ class Exchange {
   #upstreamMs: number | undefined;
   /** The headers written to the client, for the record. */
   #sentHeaders: HeaderList | undefined;
+  /** How many of them, at the end, the verdict added. */
+  #addedHeaders = 0;
   #upstreamRequest: http.ClientRequest | undefined;
   #upstreamResponse: IncomingMessage | undefined;
   #upstream: Upstream | undefined;
@@ -309,6 +311,7 @@ class Exchange {
       });
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers);
       this.#sentHeaders = headers;
+      this.#addedHeaders = verdict.setResponseHeaders?.length ?? 0;
     } catch {
       // Node's parser is more lenient than its writer (e.g. a control character in the reason).
       upstreamRes.destroy();
@@ -352,6 +355,7 @@ class Exchange {
       status: res.headersSent ? res.statusCode : 0,
       // The list written (no copy); a proxy problem's headers are not recorded.
       responseHeaders: this.#sentHeaders ?? NO_HEADERS,
+      addedResponseHeaders: this.#addedHeaders,
       requestBytes: this.#requestTap?.bytes ?? 0,
       responseBytes: this.#responseTap?.bytes ?? 0,
       timings: {

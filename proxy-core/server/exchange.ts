@@ -99,6 +99,11 @@ export interface ExchangeRecord {
   status: number;
   /** The headers sent to the client (none when it got no answer), in sending order. */
   responseHeaders: HeaderList;
+  /**
+   * How many entries at the end of `responseHeaders` a verdict added (`setResponseHeaders`):
+   * text made from the policy, which the log need not search for the client's secrets.
+   */
+  addedResponseHeaders?: number;
   requestBytes: number;
   responseBytes: number;
   timings: ExchangeTimings;

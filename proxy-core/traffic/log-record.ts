@@ -100,7 +100,12 @@ export class LogRecord implements ExchangeSummary {
     // Request side first: that is where credentials are found, to be scrubbed everywhere after.
     const requestHeaderLines = masker.headerLines(request.rawHeaders, secrets);
     const target = maskTarget(request.path, masker, secrets);
-    const responseHeaderLines = masker.headerLines(exchange.responseHeaders, secrets, true);
+    const responseHeaderLines = masker.headerLines(
+      exchange.responseHeaders,
+      secrets,
+      true,
+      exchange.addedResponseHeaders,
+    );
     const credential = secrets.credential;
     const userAgent = request.headers['user-agent'];
     const masking = { masker, bodyCap, secrets };

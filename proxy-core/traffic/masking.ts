@@ -6,7 +6,8 @@
  * fields never reach the request log, and so never reach HAR files, the stream or the UI. A
  * credential value seen in the request is also scrubbed wherever else it shows up in the same
  * exchange (an upstream echoing headers back, a key in a path), as long as it is at least 8
- * characters (shorter values would mask innocent text).
+ * characters (shorter values would mask innocent text). Headers Tollgate adds from its policy
+ * (rate limits) are not searched: they hold no client data.
  */
 
 import type { Policy } from '../policies/schema.ts';
@@ -131,10 +132,18 @@ export class Masker {
    * A header list (`[name, value, …]`) masked and joined into one string of lines (see
    * `HEADER_LINE_BREAK`): a full log keeps one string per side instead of a map and its values.
    * With `scrubEchoes`, values holding a secret found earlier in the exchange are scrubbed too.
+   * The last `trustedEntries` entries are joined as they are: headers Tollgate wrote from its
+   * policy (rate limits), which no client secret can be in.
    */
-  headerLines(list: HeaderList, secrets: SecretSet, scrubEchoes = false): string {
+  headerLines(
+    list: HeaderList,
+    secrets: SecretSet,
+    scrubEchoes = false,
+    trustedEntries = 0,
+  ): string {
+    const checkedEnd = list.length - trustedEntries;
     let masked: string[] | undefined;
-    for (let i = 0; i < list.length; i += 2) {
+    for (let i = 0; i < checkedEnd; i += 2) {
       const name = list[i]!;
       if (!this.#headerLengths.has(name.length)) continue;
       const lower = name.toLowerCase();
@@ -144,7 +153,7 @@ export class Masker {
     }
 
     if (scrubEchoes && secrets.values.length > 0) {
-      for (let i = 1; i < list.length; i += 2) {
+      for (let i = 1; i < checkedEnd; i += 2) {
         const value = (masked ?? list)[i]!;
         const scrubbed = secrets.scrub(value);
         if (scrubbed === value) continue;

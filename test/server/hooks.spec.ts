@@ -170,6 +170,10 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
     assert.equal(result.status, 200);
     assert.equal(result.headers['x-upstream'], 'other');
     assert.equal(result.headers['x-ratelimit-remaining'], '4');
+    // The record says which headers the verdict added: the last ones, as the log expects.
+    const record = await recordFor(seen.at(-1)!.id);
+    assert.equal(record.addedResponseHeaders, 2);
+    assert.deepEqual(record.responseHeaders.slice(-2), ['x-ratelimit-remaining', '4']);
   });
 
   it('a client certificate is requested where a hook wants one and reaches decide', async () => {

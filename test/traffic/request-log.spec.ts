@@ -221,6 +221,26 @@ describe('masking before storing', () => {
     assert.match(entry.requestBody!.text, /"note":"hi"/);
   });
 
+  it("scrubs echoes in the upstream's headers right up to those the verdict added", () => {
+    const log = new RequestLog({ masker: new Masker({ headers: ['x-weather-key'] }) });
+    const record = exchange({
+      request: { headers: { 'x-weather-key': KEY } },
+      responseHeaders: {
+        'content-type': 'application/json',
+        'x-echo': `you sent ${KEY}`,
+        ratelimit: '"free-minute";r=4;t=60',
+        'x-ratelimit-remaining': '4',
+      },
+    });
+    record.addedResponseHeaders = 4;
+    log.completed(record);
+
+    const entry = log.get(record.request.id)!;
+    assert.equal(entry.responseHeaders['x-echo'], `you sent ${MASK}`);
+    assert.equal(entry.responseHeaders.ratelimit, '"free-minute";r=4;t=60');
+    assert.equal(entry.responseHeaders['x-ratelimit-remaining'], '4');
+  });
+
   it('masks entries built lazily on every way out: query, get, subscribers, HAR', () => {
     const log = new RequestLog();
     const passed: string[] = [];

@@ -80,6 +80,12 @@ export class PolicyEngine implements ExchangeHooks {
   readonly #pruneTimer: NodeJS.Timeout;
   /** The policy in force, with what `identify` reads: made once per policy, not per request. */
   #identifyContext: IdentifyContext;
+  /** Whether readings may be shared (see #now): only the machine's clocks move on their own. */
+  readonly #sharesReadings: boolean;
+  #reading: LimitClock | undefined;
+  readonly #forgetReading = () => {
+    this.#reading = undefined;
+  };
 
   constructor(options: PolicyEngineOptions) {
     this.#log = (options.log ?? silentLogger).child('policy');
@@ -92,8 +98,10 @@ export class PolicyEngine implements ExchangeHooks {
       options.time ?? systemTime,
       options.store?.data.clock.offsetMs ?? 0,
     );
+    this.#sharesReadings = options.time === undefined;
     let previousOffset = this.clock.offsetMs;
     this.clock.onChange((offsetMs) => {
+      this.#reading = undefined;
       if (offsetMs < previousOffset) this.#rewind();
       previousOffset = offsetMs;
       this.#sync.saveClockOffset(offsetMs);
@@ -218,8 +226,22 @@ export class PolicyEngine implements ExchangeHooks {
     return { compiled, storedKeys: this.#storedKeys, tierOverrides: this.#tierOverrides };
   }
 
+  /**
+   * Both clocks, read once for all the decisions of one synchronous run (the proxy decides a
+   * turn's requests together), as NGINX caches its time once per event-loop iteration: such a
+   * run takes microseconds, and the two reads cost more than the rest of a limit check. An
+   * injected time source is read every time: tests move it between decisions.
+   */
   #now(): LimitClock {
-    return { monotonic: this.clock.monotonic(), wall: this.clock.wall() };
+    let reading = this.#reading;
+    if (reading === undefined) {
+      reading = { monotonic: this.clock.monotonic(), wall: this.clock.wall() };
+      if (this.#sharesReadings) {
+        this.#reading = reading;
+        queueMicrotask(this.#forgetReading);
+      }
+    }
+    return reading;
   }
 
   #compile(policy: Policy, previous: CompiledPolicy | undefined): CompiledPolicy {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { ManualTime } from '../../proxy-core/policies/clock.ts';
 import { PolicyEngine } from '../../proxy-core/policies/engine.ts';
+import type { Verdict } from '../../proxy-core/server/exchange.ts';
 import { Store } from '../../proxy-core/store/store.ts';
 import { tempDir } from '../support/temp-dir.ts';
 import {
@@ -143,6 +144,24 @@ describe('limits through the engine', () => {
 
     engine.clock.reset();
     assert.equal(engine.clock.offsetMs, 0);
+  });
+
+  it('on the real clocks, sees an advanced virtual clock within one run of decisions', () => {
+    // No injected time: the engine shares one clock reading across a synchronous run, so
+    // moving the virtual clock must drop that reading. The calls below never yield.
+    const engine = new PolicyEngine({ policy: examplePolicy() });
+    try {
+      const decideNow = () => statusOf(engine.decide(withKey('free-key-123')) as Verdict);
+      const firstFive = Array.from({ length: 5 }, decideNow);
+      assert.deepEqual(firstFive, [200, 200, 200, 200, 200]);
+      assert.equal(decideNow(), 429);
+
+      // Two minutes: the sliding minute window no longer weighs the old requests.
+      engine.clock.advance(120_000);
+      assert.equal(decideNow(), 200);
+    } finally {
+      engine.close();
+    }
   });
 
   it('keeps a quota and the clock offset across a restart on the same store', async () => {

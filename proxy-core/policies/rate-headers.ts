@@ -30,9 +30,10 @@ export function rateLimitHeaders(
   states: readonly LimitState[],
 ): HeaderList {
   if (style === 'none' || states.length === 0) return NO_HEADERS;
-  const tightest = mostConstrained(states);
-  const remaining = String(states[tightest]!.remaining);
-  const reset = String(states[tightest]!.resetSeconds);
+  const tightestAt = mostConstrained(states);
+  const tightest = states[tightestAt]!;
+  const remaining = String(tightest.remaining);
+  const reset = String(tightest.resetSeconds);
 
   switch (style) {
     case 'ietf+x':
@@ -41,9 +42,9 @@ export function rateLimitHeaders(
         'ratelimit-policy',
         policyValue(limits),
         'ratelimit',
-        stateValue(limits, states, tightest, remaining),
+        stateValue(limits, states, tightestAt, remaining),
         'x-ratelimit-limit',
-        String(states[tightest]!.limit),
+        String(tightest.limit),
         'x-ratelimit-remaining',
         remaining,
         'x-ratelimit-reset',
@@ -54,12 +55,12 @@ export function rateLimitHeaders(
         'ratelimit-policy',
         policyValue(limits),
         'ratelimit',
-        stateValue(limits, states, tightest, remaining),
+        stateValue(limits, states, tightestAt, remaining),
       ];
     case 'x-ratelimit':
       return [
         'x-ratelimit-limit',
-        String(states[tightest]!.limit),
+        String(tightest.limit),
         'x-ratelimit-remaining',
         remaining,
         'x-ratelimit-reset',
@@ -73,7 +74,7 @@ export function rateLimitHeaders(
 function kongHeaders(
   limits: readonly CompiledLimit[],
   states: readonly LimitState[],
-  tightest: number,
+  tightest: LimitState,
   remaining: string,
   reset: string,
 ): HeaderList {
@@ -84,7 +85,7 @@ function kongHeaders(
     headers.push(`x-ratelimit-limit-${per}`, String(states[i]!.limit));
     headers.push(`x-ratelimit-remaining-${per}`, String(states[i]!.remaining));
   }
-  headers.push('ratelimit-limit', String(states[tightest]!.limit));
+  headers.push('ratelimit-limit', String(tightest.limit));
   headers.push('ratelimit-remaining', remaining, 'ratelimit-reset', reset);
   return headers;
 }
@@ -151,12 +152,12 @@ function itemOf(limit: CompiledLimit): string {
 function stateValue(
   limits: readonly CompiledLimit[],
   states: readonly LimitState[],
-  tightest: number,
+  tightestAt: number,
   tightestRemaining: string,
 ): string {
   let value = '';
   for (let i = 0; i < states.length; i++) {
-    const remaining = i === tightest ? tightestRemaining : states[i]!.remaining;
+    const remaining = i === tightestAt ? tightestRemaining : states[i]!.remaining;
     const item = limits[i]!.policyItem!.statePrefix + remaining + ';t=' + states[i]!.resetSeconds;
     value = i === 0 ? item : value + ', ' + item;
   }

@@ -1,7 +1,8 @@
 /**
- * Enforcement on vs off (issue 3): the same Tollgate, the same governed hostname and upstream,
- * the same requests, once with host mapping only and once with a policy that identifies the API
- * key, matches the route, counts two limits and writes rate-limit headers. The client sends its
+ * Enforcement on vs off (issue 3): two Tollgates loaded in turn (bench/side-by-side.ts), with
+ * the same governed hostname, upstream and requests, one with host mapping only and one with a
+ * policy that identifies the API key, matches the route, counts two limits and writes
+ * rate-limit headers. The client sends its
  * key on both sides, as a real client does whether or not the gateway checks it (so both sides
  * parse it and mask it in the log). The limits are huge so nothing is refused: the difference is
  * the cost of the checks, not of 429s.
@@ -14,9 +15,8 @@ import { BENCH_DIR, nodeArgs, runToEnd } from './children.ts';
 import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
-import { withTollgate } from './targets.ts';
-import { pairsNote, sideBySide } from './side-by-side.ts';
-import { measuredRow, type MeasuredRow } from './tollgate-rows.ts';
+import { couplesNote, sideBySide, sliceLengths } from './side-by-side.ts';
+import { startProxy, type ProxyTarget } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
 export const GOVERNED_HOST = 'api.bench.test';
@@ -55,38 +55,36 @@ export async function enforcementSection(context: BenchContext): Promise<Section
   const policyFile = path.join(context.tmp, 'bench-policy.yaml');
   await writeFile(policyFile, benchPolicy(context.upstream.http));
 
-  const run = async (options: Parameters<typeof withTollgate>[1]) =>
-    withTollgate(context, options, async (proxy): Promise<MeasuredRow> => {
-      const wrk = {
-        connectPort: proxy.port,
-        authority: GOVERNED_HOST,
-        viaProxy: true,
-        connections: context.connections,
-        path: '/v1/forecast/lisbon',
-        header: ['x-api-key', BENCH_KEY] as [string, string],
-      };
-      await runWrk({ ...wrk, seconds: context.warmupSeconds });
-      return measuredRow(proxy.pid, () => runWrk({ ...wrk, seconds: context.pairSeconds }));
+  const wrk = (proxy: ProxyTarget, seconds: number) =>
+    runWrk({
+      connectPort: proxy.port,
+      authority: GOVERNED_HOST,
+      viaProxy: true,
+      connections: context.connections,
+      seconds,
+      path: '/v1/forecast/lisbon',
+      header: ['x-api-key', BENCH_KEY],
     });
+  const map = [`${GOVERNED_HOST}=http://127.0.0.1:${context.upstream.http}`];
 
+  const lengths = sliceLengths(context);
   const compared = await sideBySide(
-    context.pairs,
-    () => run({ map: [`${GOVERNED_HOST}=http://127.0.0.1:${context.upstream.http}`] }),
-    () => run({ policyFile }),
+    lengths,
+    { start: () => startProxy('tollgate', context, { map }), load: wrk },
+    { start: () => startProxy('tollgate', context, { policyFile }), load: wrk },
   );
   if ('skipped' in compared) {
     outcome.notes.push(`skipped: ${compared.skipped}`);
   } else {
-    const { off, on } = compared.median;
+    const { off, on } = compared;
     const added = (1 / compared.rpsRatio - 1) * 100;
     outcome.rows.push(off.row('enforcement off'));
     outcome.rows.push(
       on.row('enforcement on', `added per-request cost ${verdict(added, '<=', 10, '%')}`),
     );
-    // req/s moves with whatever else runs on the machine; CPU per request moves less.
     const cpuAdded = (compared.cpuRatio - 1) * 100;
-    outcome.notes.push(`added CPU per request: ${fixed(cpuAdded)}% (median of the pairs)`);
-    outcome.notes.push(pairsNote(compared));
+    outcome.notes.push(`added CPU per request: ${fixed(cpuAdded)}% (median of the couples)`);
+    outcome.notes.push(couplesNote(compared, lengths));
     for (const [name, r] of [
       ['off', off],
       ['on', on],

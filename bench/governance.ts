@@ -2,8 +2,9 @@
  * The governance sections alone (enforcement on vs off, request log + metrics on vs off), for
  * measuring policy and logging work without the full bench's other rows.
  *
- * Usage: node --import tsx bench/governance.ts [--seconds 4] [--warmup 1] [--pairs 3]
- *          [--only enforcement|traffic]
+ * Usage: node --import tsx bench/governance.ts [--pairs 24] [--slice 1] [--warmup 2]
+ *          [--seconds 10] [--only enforcement|traffic]
+ * (`--seconds` is the control API probe's run.)
  * Run it under `flock /tmp/bench.lock` like every bench on the shared machine.
  */
 
@@ -17,9 +18,10 @@ import { runWrk } from './wrk.ts';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '4' },
-    warmup: { type: 'string', default: '1' },
-    pairs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    pairs: { type: 'string', default: '24' },
+    slice: { type: 'string', default: '1' },
     only: { type: 'string' },
   },
   strict: true,
@@ -28,7 +30,7 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const lengths = {
   ...{ quick: true, seconds, warmupSeconds: Number(values.warmup) },
-  ...{ pairs: Number(values.pairs), pairSeconds: seconds },
+  ...{ pairs: Number(values.pairs), pairSeconds: Number(values.slice) },
 };
 
 await runBenchSession('governance', lengths, async (context) => {

@@ -34,7 +34,15 @@ export async function measuredRow(
     cpuBefore === null || cpuAfter === null
       ? undefined
       : ((cpuAfter - cpuBefore) / result.requests) * 1e6;
+  return tableRow(result, rssMb, cpuMicrosPerRequest);
+}
 
+/** A measured run as a row; a figure that could not be read stays blank. */
+export function tableRow(
+  result: LoadResult,
+  rssMb: number | undefined,
+  cpuMicrosPerRequest: number | undefined,
+): MeasuredRow {
   return {
     result,
     rssMb,
@@ -45,7 +53,7 @@ export async function measuredRow(
         'req/s': fixed(result.rps),
         'p50 ms': fixed(result.p50Ms),
         'p99 ms': fixed(result.p99Ms),
-        'CPU µs/req': cpuMicrosPerRequest === undefined ? '' : fixed(cpuMicrosPerRequest),
+        'CPU µs/req': fixed(cpuMicrosPerRequest),
         'RSS MB': fixed(rssMb),
         errors: String(result.errors),
       },

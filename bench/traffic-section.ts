@@ -9,9 +9,8 @@ import { BENCH_DIR, nodeArgs, runToEnd } from './children.ts';
 import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
-import { withTollgate, type ProxyTarget } from './targets.ts';
-import { pairsNote, sideBySide } from './side-by-side.ts';
-import { measuredRow, type MeasuredRow } from './tollgate-rows.ts';
+import { couplesNote, sideBySide, sliceLengths } from './side-by-side.ts';
+import { startProxy, withTollgate, type ProxyTarget } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
 export interface ProbeResult {
@@ -41,17 +40,12 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
     connections: context.connections,
   });
 
-  const run = (noTraffic: boolean) =>
-    withTollgate(context, { noTraffic }, async (proxy): Promise<MeasuredRow> => {
-      await runWrk({ ...wrkFor(proxy), seconds: context.warmupSeconds });
-      return measuredRow(proxy.pid, () =>
-        runWrk({ ...wrkFor(proxy), seconds: context.pairSeconds }),
-      );
-    });
+  const load = (proxy: ProxyTarget, seconds: number) => runWrk({ ...wrkFor(proxy), seconds });
+  const lengths = sliceLengths(context);
   const compared = await sideBySide(
-    context.pairs,
-    () => run(true),
-    () => run(false),
+    lengths,
+    { start: () => startProxy('tollgate', context, { noTraffic: true }), load },
+    { start: () => startProxy('tollgate', context, {}), load },
   );
   if ('skipped' in compared) {
     outcome.notes.push(`skipped: ${compared.skipped}`);
@@ -71,9 +65,9 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
     "off: startTollgate's bare-proxy mode (no store, engine, log or control API); " +
       'on: as serve runs',
   );
-  outcome.notes.push(pairsNote(compared));
+  outcome.notes.push(couplesNote(compared, lengths));
   await inProcessFigures(outcome, context.quick);
-  const { off, on } = compared.median;
+  const { off, on } = compared;
   const kept = compared.rpsRatio * 100;
   outcome.rows.push(off.row('log+metrics off'));
   outcome.rows.push(on.row('log+metrics on', `kept ${verdict(kept, '>=', 85, '%')}`));

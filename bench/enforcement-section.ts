@@ -55,7 +55,7 @@ export async function enforcementSection(context: BenchContext): Promise<Section
   const policyFile = path.join(context.tmp, 'bench-policy.yaml');
   await writeFile(policyFile, benchPolicy(context.upstream.http));
 
-  const wrk = (proxy: ProxyTarget, seconds: number) =>
+  const wrk = (proxy: ProxyTarget, seconds: number, cpus: string | undefined) =>
     runWrk({
       connectPort: proxy.port,
       authority: GOVERNED_HOST,
@@ -64,6 +64,7 @@ export async function enforcementSection(context: BenchContext): Promise<Section
       seconds,
       path: '/v1/forecast/lisbon',
       header: ['x-api-key', BENCH_KEY],
+      cpus,
     });
   const map = [`${GOVERNED_HOST}=http://127.0.0.1:${context.upstream.http}`];
 
@@ -72,6 +73,7 @@ export async function enforcementSection(context: BenchContext): Promise<Section
     lengths,
     { start: () => startProxy('tollgate', context, { map }), load: wrk },
     { start: () => startProxy('tollgate', context, { policyFile }), load: wrk },
+    context.upstream.pid,
   );
   if ('skipped' in compared) {
     outcome.notes.push(`skipped: ${compared.skipped}`);

@@ -17,6 +17,7 @@
  */
 
 import type { BenchContext } from './context.ts';
+import { cpuSplit, pin } from './cpu-split.ts';
 import type { LoadResult } from './load-result.ts';
 import { cpuSeconds, sampleRss } from './rss.ts';
 import { fixed } from './table.ts';
@@ -25,8 +26,8 @@ import { tableRow, type MeasuredRow } from './tollgate-rows.ts';
 
 export interface ComparedSide {
   start(): Promise<ProxyTarget | { skipped: string }>;
-  /** One load run of `seconds` against `proxy`. */
-  load(proxy: ProxyTarget, seconds: number): Promise<LoadResult>;
+  /** One load run of `seconds` against `proxy`, its load generator on `cpus` when given. */
+  load(proxy: ProxyTarget, seconds: number, cpus: string | undefined): Promise<LoadResult>;
 }
 
 export interface SliceLengths {
@@ -52,6 +53,8 @@ export interface SideBySide {
   cpuRatio: number;
   /** Each couple's req/s and CPU ratios, for the note. */
   couples: { rps: number; cpu: number }[];
+  /** Which CPUs the proxies and the load ran on, for the note. */
+  placement: string;
 }
 
 interface Slice {
@@ -66,7 +69,16 @@ export async function sideBySide(
   lengths: SliceLengths,
   off: ComparedSide,
   on: ComparedSide,
+  upstreamPid: number,
 ): Promise<SideBySide | { skipped: string }> {
+  const split = cpuSplit();
+  const pinned = 'unavailable' in split ? undefined : split;
+  const placement = pinned
+    ? `proxies on CPU ${pinned.proxyCpus}, load generator and upstream on CPU ${pinned.loadCpus}`
+    : `not pinned: ${'unavailable' in split ? split.unavailable : ''}`;
+  const loadCpus = pinned?.loadCpus;
+  if (pinned) await pin(upstreamPid, pinned.loadCpus);
+
   const proxies: Partial<Record<Side, ProxyTarget>> = {};
   try {
     for (const [side, config] of [
@@ -76,7 +88,8 @@ export async function sideBySide(
       const proxy = await config.start();
       if ('skipped' in proxy) return proxy;
       proxies[side] = proxy;
-      await config.load(proxy, lengths.warmupSeconds);
+      if (pinned) await pin(proxy.pid, pinned.proxyCpus);
+      await config.load(proxy, lengths.warmupSeconds, loadCpus);
     }
 
     const slices: Record<Side, Slice[]> = { off: [], on: [] };
@@ -84,13 +97,15 @@ export async function sideBySide(
     for (let i = 0; i < lengths.pairs; i++) {
       const order: Side[] = i % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
       for (const side of order) {
-        const slice = await measureSlice(proxies[side]!, configs[side], lengths.sliceSeconds);
-        slices[side].push(slice);
+        const proxy = proxies[side]!;
+        slices[side].push(await measureSlice(proxy, configs[side], lengths.sliceSeconds, loadCpus));
       }
     }
-    return compare(slices);
+    return { ...compare(slices), placement };
   } finally {
     await Promise.all(Object.values(proxies).map((proxy) => proxy.stop()));
+    // Later sections share the upstream and expect it free to run anywhere.
+    if (pinned) await pin(upstreamPid, pinned.allCpus);
   }
 }
 
@@ -98,10 +113,11 @@ async function measureSlice(
   proxy: ProxyTarget,
   config: ComparedSide,
   seconds: number,
+  loadCpus: string | undefined,
 ): Promise<Slice> {
   const rss = sampleRss(proxy.pid);
   const cpuBefore = await cpuSeconds(proxy.pid);
-  const settled = await config.load(proxy, seconds).then(
+  const settled = await config.load(proxy, seconds, loadCpus).then(
     (result) => ({ result }),
     (error: unknown) => ({ error }),
   );
@@ -113,7 +129,7 @@ async function measureSlice(
   return { result: settled.result, cpuSeconds: cpu, rssMb };
 }
 
-function compare(slices: Record<Side, Slice[]>): SideBySide {
+function compare(slices: Record<Side, Slice[]>): Omit<SideBySide, 'placement'> {
   const pairRatios = slices.off.map((offSlice, i) => {
     const onSlice = slices.on[i]!;
     return {
@@ -167,8 +183,8 @@ export function couplesNote(result: SideBySide, lengths: SliceLengths): string {
   const each = result.couples.map((c) => `${fixed(c.rps * 100)}% / ${fixed(c.cpu * 100)}%`);
   return (
     `${lengths.pairs} pairs of ${lengths.sliceSeconds} s slices in ABBA order, both proxies ` +
-    `running throughout; on/off req/s / CPU µs per request by couple: ${each.join(', ')}; ` +
-    `rows: each side over all its slices`
+    `running throughout, ${result.placement}; on/off req/s / CPU µs per request by couple: ` +
+    `${each.join(', ')}; rows: each side over all its slices`
   );
 }
 

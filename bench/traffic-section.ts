@@ -40,12 +40,14 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
     connections: context.connections,
   });
 
-  const load = (proxy: ProxyTarget, seconds: number) => runWrk({ ...wrkFor(proxy), seconds });
+  const load = (proxy: ProxyTarget, seconds: number, cpus: string | undefined) =>
+    runWrk({ ...wrkFor(proxy), seconds, cpus });
   const lengths = sliceLengths(context);
   const compared = await sideBySide(
     lengths,
     { start: () => startProxy('tollgate', context, { noTraffic: true }), load },
     { start: () => startProxy('tollgate', context, {}), load },
+    context.upstream.pid,
   );
   if ('skipped' in compared) {
     outcome.notes.push(`skipped: ${compared.skipped}`);

@@ -4,6 +4,7 @@
  */
 
 import { BENCH_DIR, runToEnd } from './children.ts';
+import { onCpus } from './cpu-split.ts';
 import type { LoadResult } from './load-result.ts';
 
 export interface WrkOptions {
@@ -18,6 +19,8 @@ export interface WrkOptions {
   path?: string;
   /** One extra request header, e.g. an API key. */
   header?: [name: string, value: string];
+  /** CPUs to run wrk on (a taskset list); anywhere when absent. */
+  cpus?: string | undefined;
 }
 
 export async function runWrk(options: WrkOptions): Promise<LoadResult> {
@@ -37,7 +40,11 @@ export async function runWrk(options: WrkOptions): Promise<LoadResult> {
     options.authority,
     ...(options.header ?? []),
   ];
-  const stdout = await runToEnd(['/usr/bin/wrk', args], (options.seconds + 30) * 1000);
+  const command: [string, string[]] = ['/usr/bin/wrk', args];
+  const stdout = await runToEnd(
+    options.cpus === undefined ? command : onCpus(options.cpus, command),
+    (options.seconds + 30) * 1000,
+  );
 
   const line = stdout.split('\n').find((l) => l.startsWith('{"requests"'));
   if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);

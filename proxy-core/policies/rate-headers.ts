@@ -35,40 +35,18 @@ export function rateLimitHeaders(
   const remaining = String(tightest.remaining);
   const reset = String(tightest.resetSeconds);
 
-  switch (style) {
-    case 'ietf+x':
-      // One literal, one allocation: this is the default style, on almost every response.
-      return [
-        'ratelimit-policy',
-        policyValue(limits),
-        'ratelimit',
-        stateValue(limits, states, tightestAt, remaining),
-        'x-ratelimit-limit',
-        String(tightest.limit),
-        'x-ratelimit-remaining',
-        remaining,
-        'x-ratelimit-reset',
-        reset,
-      ];
-    case 'ietf':
-      return [
-        'ratelimit-policy',
-        policyValue(limits),
-        'ratelimit',
-        stateValue(limits, states, tightestAt, remaining),
-      ];
-    case 'x-ratelimit':
-      return [
-        'x-ratelimit-limit',
-        String(tightest.limit),
-        'x-ratelimit-remaining',
-        remaining,
-        'x-ratelimit-reset',
-        reset,
-      ];
-    case 'kong':
-      return kongHeaders(limits, states, tightest, remaining, reset);
+  if (style === 'kong') return kongHeaders(limits, states, tightest, remaining, reset);
+
+  const headers: string[] = [];
+  if (style === 'ietf' || style === 'ietf+x') {
+    const state = stateValue(limits, states, tightestAt, remaining);
+    headers.push('ratelimit-policy', policyValue(limits), 'ratelimit', state);
   }
+  if (style === 'x-ratelimit' || style === 'ietf+x') {
+    headers.push('x-ratelimit-limit', String(tightest.limit));
+    headers.push('x-ratelimit-remaining', remaining, 'x-ratelimit-reset', reset);
+  }
+  return headers;
 }
 
 function kongHeaders(

@@ -1,0 +1,165 @@
+/**
+ * Enforcement on vs off by instructions executed per request, under valgrind's callgrind.
+ *
+ * Why a second measure: the on/off sections time two live proxies, and on this shared machine
+ * the whole machine slowing down moves one run's figure by several points (docs/benchmarks.md).
+ * An instruction count does not depend on what the neighbours do. What still moves it is a
+ * rare event of the runtime landing in the counted window (a full GC, a compile): with 3,000
+ * counted requests one run of the governed side read 24 % above three others, hence the long
+ * window. It sees neither cache misses nor time in the kernel (both sides make the same system
+ * calls per request), so it complements the timed figure rather than replacing it.
+ *
+ * Each side is the proxy as the enforcement section starts it, run under callgrind with
+ * instrumentation off. It is warmed up uninstrumented (valgrind still runs it several times
+ * slower), instrumentation goes on for exactly `--measure` requests and off again, and the
+ * count covers every thread of the process (the GC's helpers included). Both sides run at once:
+ * timing does not change what is counted, except that timers fire more often per request in a
+ * process slowed down this much (the store's sync, which only the governed side has work for).
+ *
+ * Usage: node --import tsx bench/instructions.ts [--warmup 30000] [--measure 10000]
+ * Needs Debian's valgrind (apt-get install valgrind); prints a skip note without it.
+ */
+
+import { existsSync } from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { builtNodeArgs, runToEnd, startWithReadyLine } from './children.ts';
+import type { BenchContext } from './context.ts';
+import { BENCH_KEY, GOVERNED_HOST, benchPolicy } from './enforcement-section.ts';
+import { runBenchSession } from './session.ts';
+import { fixed, verdict } from './table.ts';
+
+const VALGRIND = '/usr/bin/valgrind';
+const CALLGRIND_CONTROL = '/usr/bin/callgrind_control';
+/** Requests in flight at once: enough to batch a turn's decisions, as under wrk. */
+const CONNECTIONS = 8;
+
+const { values } = parseArgs({
+  options: {
+    warmup: { type: 'string', default: '30000' },
+    measure: { type: 'string', default: '10000' },
+  },
+  strict: true,
+});
+const warmup = Number(values.warmup);
+const measure = Number(values.measure);
+
+interface Side {
+  name: 'off' | 'on';
+  args: string[];
+}
+
+if (!existsSync(VALGRIND) || !existsSync(CALLGRIND_CONTROL)) {
+  console.log(`instructions: skipped, ${VALGRIND} is not installed (apt-get install valgrind)`);
+  process.exit(0);
+}
+
+const lengths = { quick: true, seconds: 0, warmupSeconds: 0, pairs: 0, pairSeconds: 0 };
+await runBenchSession('instructions', lengths, async (context) => {
+  const policyFile = path.join(context.tmp, 'bench-policy.yaml');
+  await writeFile(policyFile, benchPolicy(context.upstream.http));
+  const map = `${GOVERNED_HOST}=http://127.0.0.1:${context.upstream.http}`;
+
+  const sides: Side[] = [
+    { name: 'off', args: ['--map', map] },
+    { name: 'on', args: ['--policy', policyFile] },
+  ];
+  const [off, on] = await Promise.all(sides.map((side) => countSide(context, side)));
+
+  const added = (on! / off! - 1) * 100;
+  console.log(`instructions per request, enforcement off: ${fixed(off)}`);
+  console.log(`instructions per request, enforcement on:  ${fixed(on)}`);
+  console.log(
+    `added per-request cost by instructions ${verdict(added, '<=', 10, '%')} ` +
+      `(${fixed(warmup)} requests of warm-up, ${fixed(measure)} counted, per side)`,
+  );
+});
+
+/** Instructions per request of one side, counted over `measure` requests after the warm-up. */
+async function countSide(context: BenchContext, side: Side): Promise<number> {
+  const outDir = path.join(context.tmp, `callgrind-${side.name}`);
+  const dataDir = path.join(context.tmp, `tollgate-${side.name}`);
+  const [node, nodeArgs] = await builtNodeArgs('run-tollgate.ts', [
+    ...['--data-dir', dataDir],
+    ...side.args,
+  ]);
+  const callgrind = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outDir}.%p`];
+  const proxy = await startWithReadyLine<{ port: number }>(
+    [VALGRIND, [...callgrind, node, ...nodeArgs]],
+    // Valgrind translates Node and V8 before the first line runs: slow to start.
+    { env: { NODE_EXTRA_CA_CERTS: context.pki.caCertPath }, timeoutMs: 180_000 },
+  );
+
+  try {
+    await sendRequests(proxy.ready.port, warmup);
+    await control(proxy.pid, '--instr=on');
+    await sendRequests(proxy.ready.port, measure);
+    await control(proxy.pid, '--instr=off');
+    await control(proxy.pid, '--dump');
+  } finally {
+    await proxy.stop();
+  }
+  return (await countedInstructions(context.tmp, `callgrind-${side.name}.`)) / measure;
+}
+
+function control(pid: number, command: string): Promise<string> {
+  return runToEnd([CALLGRIND_CONTROL, [command, String(pid)]], 60_000);
+}
+
+/** Every `totals:` line of the dumps callgrind wrote for one side. */
+async function countedInstructions(dir: string, prefix: string): Promise<number> {
+  let total = 0;
+  for (const file of await readdir(dir)) {
+    if (!file.startsWith(prefix)) continue;
+    const text = await readFile(path.join(dir, file), 'utf8');
+    for (const match of text.matchAll(/^totals: (\d+)/gm)) total += Number(match[1]);
+  }
+  if (total === 0) throw new Error(`callgrind counted nothing in ${dir}/${prefix}*`);
+  return total;
+}
+
+/**
+ * Exactly `count` governed GETs through the proxy, `CONNECTIONS` at a time on keep-alive
+ * connections, each with the API key (both sides get the same request). Rejects on an answer
+ * other than 200: a refused request would measure the wrong path.
+ */
+async function sendRequests(port: number, count: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  let started = 0;
+
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `http://${GOVERNED_HOST}/v1/forecast/lisbon`,
+          headers: { host: GOVERNED_HOST, 'x-api-key': BENCH_KEY },
+          agent,
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => {
+            if (response.statusCode === 200) resolve();
+            else reject(new Error(`the proxy answered ${response.statusCode}`));
+          });
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      await one();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  } finally {
+    agent.destroy();
+  }
+}

@@ -22,12 +22,12 @@
 
 import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { builtNodeArgs, runToEnd, startWithReadyLine } from './children.ts';
+import { builtNodeArgs, nodeArgs, runToEnd, startWithReadyLine } from './children.ts';
 import type { BenchContext } from './context.ts';
 import { BENCH_KEY, GOVERNED_HOST, benchPolicy } from './enforcement-section.ts';
+import type { LoadResult } from './load-result.ts';
 import { runBenchSession } from './session.ts';
 import { fixed, verdict } from './table.ts';
 
@@ -79,15 +79,19 @@ await runBenchSession('instructions', lengths, async (context) => {
 
 /** Instructions per request of one side, counted over `measure` requests after the warm-up. */
 async function countSide(context: BenchContext, side: Side): Promise<number> {
-  const outDir = path.join(context.tmp, `callgrind-${side.name}`);
+  const outPrefix = path.join(context.tmp, `callgrind-${side.name}`);
   const dataDir = path.join(context.tmp, `tollgate-${side.name}`);
-  const [node, nodeArgs] = await builtNodeArgs('run-tollgate.ts', [
+  const [node, proxyArgs] = await builtNodeArgs('run-tollgate.ts', [
     ...['--data-dir', dataDir],
     ...side.args,
   ]);
-  const callgrind = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outDir}.%p`];
+  const callgrind = [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    `--callgrind-out-file=${outPrefix}.%p`,
+  ];
   const proxy = await startWithReadyLine<{ port: number }>(
-    [VALGRIND, [...callgrind, node, ...nodeArgs]],
+    [VALGRIND, [...callgrind, node, ...proxyArgs]],
     // Valgrind translates Node and V8 before the first line runs: slow to start.
     { env: { NODE_EXTRA_CA_CERTS: context.pki.caCertPath }, timeoutMs: 180_000 },
   );
@@ -121,45 +125,22 @@ async function countedInstructions(dir: string, prefix: string): Promise<number>
 }
 
 /**
- * Exactly `count` governed GETs through the proxy, `CONNECTIONS` at a time on keep-alive
- * connections, each with the API key (both sides get the same request). Rejects on an answer
- * other than 200: a refused request would measure the wrong path.
+ * Exactly `count` governed GETs through the proxy, with the API key (both sides get the same
+ * request), sent by bench/load.ts. Rejects when any failed or was refused: a refused request
+ * would measure the wrong path.
  */
 async function sendRequests(port: number, count: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  let started = 0;
-
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const request = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: `http://${GOVERNED_HOST}/v1/forecast/lisbon`,
-          headers: { host: GOVERNED_HOST, 'x-api-key': BENCH_KEY },
-          agent,
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () => {
-            if (response.statusCode === 200) resolve();
-            else reject(new Error(`the proxy answered ${response.statusCode}`));
-          });
-        },
-      );
-      request.on('error', reject);
-      request.end();
-    });
-
-  const worker = async () => {
-    while (started < count) {
-      started++;
-      await one();
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  } finally {
-    agent.destroy();
+  const stdout = await runToEnd(
+    nodeArgs('load.ts', [
+      ...['--url', `http://127.0.0.1:${port}`],
+      ...['--path', `http://${GOVERNED_HOST}/v1/forecast/lisbon`],
+      ...['--header', `host: ${GOVERNED_HOST}`, '--header', `x-api-key: ${BENCH_KEY}`],
+      ...['--connections', String(CONNECTIONS), '--requests', String(count)],
+    ]),
+    1_800_000,
+  );
+  const result = JSON.parse(stdout.trim()) as LoadResult;
+  if (result.errors > 0) {
+    throw new Error(`${result.errors} of ${count} requests failed: ${result.firstError ?? ''}`);
   }
 }

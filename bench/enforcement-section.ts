@@ -1,5 +1,5 @@
 /**
- * Enforcement on vs off (issue 3): two Tollgates loaded in turn (bench/side-by-side.ts), with
+ * Enforcement on vs off (issue 3): two Tollgates loaded at once (bench/side-by-side.ts), with
  * the same governed hostname, upstream and requests, one with host mapping only and one with a
  * policy that identifies the API key, matches the route, counts two limits and writes
  * rate-limit headers. The client sends its
@@ -15,7 +15,7 @@ import { BENCH_DIR, nodeArgs, runToEnd } from './children.ts';
 import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
-import { couplesNote, sideBySide, sliceLengths } from './side-by-side.ts';
+import { spreadNote, sideBySide, sliceLengths } from './side-by-side.ts';
 import { startProxy, type ProxyTarget } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
@@ -85,8 +85,8 @@ export async function enforcementSection(context: BenchContext): Promise<Section
       on.row('enforcement on', `added per-request cost ${verdict(added, '<=', 10, '%')}`),
     );
     const cpuAdded = (compared.cpuRatio - 1) * 100;
-    outcome.notes.push(`added CPU per request: ${fixed(cpuAdded)}% (median of the couples)`);
-    outcome.notes.push(couplesNote(compared, lengths));
+    outcome.notes.push(`added CPU per request: ${fixed(cpuAdded)}% (median of the slices)`);
+    outcome.notes.push(spreadNote(compared, lengths));
     for (const [name, r] of [
       ['off', off],
       ['on', on],

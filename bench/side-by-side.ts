@@ -1,19 +1,18 @@
 /**
  * On-vs-off comparisons (enforcement, the request log): two proxies, one per configuration,
- * both running for the whole comparison, loaded in turn in short slices, judged by the median
- * over couples of slice pairs.
+ * loaded at the same time on the same CPU, in slices; judged by the median over slices of the
+ * on/off ratios.
  *
  * Why this shape: on the 2-core machines this runs on, a proxy's cost per request moves by
- * ±10 % or more from one few-second stretch to the next (the load generator and the upstream
- * share the cores, and the machine itself is shared). Fresh processes run one after the other
- * compared stretches seconds apart, so one full run passed or missed a 10 % target by the luck
- * of its pairs (docs/benchmarks.md, item 4). Here the two sides alternate every slice, so a
- * slow moment falls on both; each side keeps its own process, so neither runs code warmed or
- * made polymorphic by the other side's traffic.
- * Slices go in ABBA order (off-on, on-off, …): in one process the second slice of a pair
- * measured cheaper than the first, whichever side it was (bench/enforcement-profile.ts), so
- * single pair ratios alternate high and low; a couple (a pair and the next, as the geometric
- * mean of their ratios) has each side once in each position and cancels that.
+ * ±10 % or more from one second to the next (the machine is shared, and the load generator and
+ * the upstream share its cores). Any comparison of stretches taken one after the other carries
+ * that drift: fresh processes run in turn gave a 10 % target a pass or a miss by the luck of
+ * their pairs, and even 1 s slices in ABBA order still spread their couples from 70 to 120 %
+ * (docs/benchmarks.md, item 4). Loaded together on one CPU, the two proxies meet every slow
+ * moment at the same instant, the scheduler shares the CPU between them, and each one's CPU
+ * time per request is read over the same second; the same tree's slices then spread by a few
+ * points instead. Each side keeps its own process, so neither runs code warmed or made
+ * polymorphic by the other side's traffic.
  */
 
 import type { BenchContext } from './context.ts';
@@ -31,7 +30,7 @@ export interface ComparedSide {
 }
 
 export interface SliceLengths {
-  /** Pairs of slices; a couple is two pairs, so an even count uses every slice. */
+  /** Slices in which both sides are loaded at once. */
   pairs: number;
   sliceSeconds: number;
   warmupSeconds: number;
@@ -47,12 +46,12 @@ export interface SideBySide {
   /** Each side over all its slices: requests over seconds, CPU over requests. */
   off: MeasuredRow;
   on: MeasuredRow;
-  /** on/off req/s, the median over couples. */
+  /** on/off req/s, the median over slices. */
   rpsRatio: number;
-  /** on/off CPU µs per request, the median over couples. */
+  /** on/off CPU µs per request, the median over slices. */
   cpuRatio: number;
-  /** Each couple's req/s and CPU ratios, for the note. */
-  couples: { rps: number; cpu: number }[];
+  /** Each slice's req/s and CPU ratios, for the note. */
+  ratios: { rps: number; cpu: number }[];
   /** Which CPUs the proxies and the load ran on, for the note. */
   placement: string;
 }
@@ -93,13 +92,13 @@ export async function sideBySide(
     }
 
     const slices: Record<Side, Slice[]> = { off: [], on: [] };
-    const configs = { off, on };
     for (let i = 0; i < lengths.pairs; i++) {
-      const order: Side[] = i % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
-      for (const side of order) {
-        const proxy = proxies[side]!;
-        slices[side].push(await measureSlice(proxy, configs[side], lengths.sliceSeconds, loadCpus));
-      }
+      const [offSlice, onSlice] = await Promise.all([
+        measureSlice(proxies.off!, off, lengths.sliceSeconds, loadCpus),
+        measureSlice(proxies.on!, on, lengths.sliceSeconds, loadCpus),
+      ]);
+      slices.off.push(offSlice);
+      slices.on.push(onSlice);
     }
     return { ...compare(slices), placement };
   } finally {
@@ -130,32 +129,20 @@ async function measureSlice(
 }
 
 function compare(slices: Record<Side, Slice[]>): Omit<SideBySide, 'placement'> {
-  const pairRatios = slices.off.map((offSlice, i) => {
+  const ratios = slices.off.map((offSlice, i) => {
     const onSlice = slices.on[i]!;
     return {
       rps: onSlice.result.rps / offSlice.result.rps,
       cpu: cpuPerRequest(onSlice) / cpuPerRequest(offSlice),
     };
   });
-  const couples = coupled(pairRatios);
   return {
     off: summary(slices.off),
     on: summary(slices.on),
-    rpsRatio: median(couples.map((c) => c.rps)),
-    cpuRatio: median(couples.map((c) => c.cpu)),
-    couples,
+    rpsRatio: median(ratios.map((r) => r.rps)),
+    cpuRatio: median(ratios.map((r) => r.cpu)),
+    ratios,
   };
-}
-
-/** Each pair with the one after it; a lone last pair (odd count) is left out. */
-function coupled(ratios: { rps: number; cpu: number }[]): { rps: number; cpu: number }[] {
-  if (ratios.length === 1) return ratios;
-  const couples = [];
-  for (let i = 0; i + 1 < ratios.length; i += 2) {
-    const [a, b] = [ratios[i]!, ratios[i + 1]!];
-    couples.push({ rps: Math.sqrt(a.rps * b.rps), cpu: Math.sqrt(a.cpu * b.cpu) });
-  }
-  return couples;
 }
 
 /** One side over all its slices, as a table row. */
@@ -178,13 +165,18 @@ function summary(sideSlices: Slice[]): MeasuredRow {
   return tableRow(result, rssMb, cpuMicrosPerRequest);
 }
 
-/** One note line listing every couple, so a reader sees how far they spread. */
-export function couplesNote(result: SideBySide, lengths: SliceLengths): string {
-  const each = result.couples.map((c) => `${fixed(c.rps * 100)}% / ${fixed(c.cpu * 100)}%`);
+/** One note line with how far the slices' ratios spread, so a reader can judge the median. */
+export function spreadNote(result: SideBySide, lengths: SliceLengths): string {
+  const spread = (values: number[]) => {
+    const [min, q1, mid, q3, max] = quartiles(values).map((v) => `${fixed(v * 100)}%`);
+    return `${min} | ${q1} ${mid} ${q3} | ${max}`;
+  };
   return (
-    `${lengths.pairs} pairs of ${lengths.sliceSeconds} s slices in ABBA order, both proxies ` +
-    `running throughout, ${result.placement}; on/off req/s / CPU µs per request by couple: ` +
-    `${each.join(', ')}; rows: each side over all its slices`
+    `${lengths.pairs} slices of ${lengths.sliceSeconds} s, both proxies loaded at once, ` +
+    `${result.placement}; on/off by slice (min | quartiles | max): ` +
+    `req/s ${spread(result.ratios.map((r) => r.rps))}, ` +
+    `CPU µs per request ${spread(result.ratios.map((r) => r.cpu))}; ` +
+    `rows: each side over all its slices`
   );
 }
 
@@ -197,9 +189,17 @@ function sum(values: number[]): number {
 }
 
 function median(values: number[]): number {
+  return quartiles(values)[2]!;
+}
+
+/** Min, first quartile, median, third quartile, max (linear interpolation between ranks). */
+function quartiles(values: number[]): number[] {
   const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  return sorted.length % 2
-    ? sorted[Math.floor(middle)]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  const at = (share: number) => {
+    const rank = share * (sorted.length - 1);
+    const below = Math.floor(rank);
+    const above = Math.min(below + 1, sorted.length - 1);
+    return sorted[below]! + (sorted[above]! - sorted[below]!) * (rank - below);
+  };
+  return [0, 0.25, 0.5, 0.75, 1].map(at);
 }

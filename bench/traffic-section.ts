@@ -9,7 +9,7 @@ import { BENCH_DIR, nodeArgs, runToEnd } from './children.ts';
 import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
-import { couplesNote, sideBySide, sliceLengths } from './side-by-side.ts';
+import { spreadNote, sideBySide, sliceLengths } from './side-by-side.ts';
 import { startProxy, withTollgate, type ProxyTarget } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
@@ -67,7 +67,7 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
     "off: startTollgate's bare-proxy mode (no store, engine, log or control API); " +
       'on: as serve runs',
   );
-  outcome.notes.push(couplesNote(compared, lengths));
+  outcome.notes.push(spreadNote(compared, lengths));
   await inProcessFigures(outcome, context.quick);
   const { off, on } = compared;
   const kept = compared.rpsRatio * 100;

@@ -3,11 +3,14 @@
  *
  * Why a second measure: the on/off sections time two live proxies, and on this shared machine
  * the whole machine slowing down moves one run's figure by several points (docs/benchmarks.md).
- * An instruction count does not depend on what the neighbours do. What still moves it is a
- * rare event of the runtime landing in the counted window (a full GC, a compile): with 3,000
- * counted requests one run of the governed side read 24 % above three others, hence the long
- * window. It sees neither cache misses nor time in the kernel (both sides make the same system
- * calls per request), so it complements the timed figure rather than replacing it.
+ * An instruction count does not depend on what the neighbours do, but it is not steady either:
+ * a major GC or a compile lands in one side's counted window and not the other's, and how
+ * many requests share a turn of the event loop moves the per-turn work per request. Runs of one
+ * tree have read one side 10 to 15 % apart (docs/benchmarks.md, item 4), so one run says
+ * little about a 10 % target. With `--keep`, callgrind_annotate shows where the governed side
+ * spends its added instructions, apart from the GC and the compiler, which is what this
+ * script is best at. It sees neither cache misses nor time in the kernel (both sides make
+ * the same system calls per request), so it complements the timed figure, never replaces it.
  *
  * Each side is the proxy as the enforcement section starts it, run under callgrind with
  * instrumentation off. It is warmed up uninstrumented (valgrind still runs it several times
@@ -17,11 +20,15 @@
  * process slowed down this much (the store's sync, which only the governed side has work for).
  *
  * Usage: node --import tsx bench/instructions.ts [--warmup 30000] [--measure 10000]
+ *          [--connections 8] [--keep DIR]
+ * `--connections 1` sends one request at a time: each turn of the event loop then serves one
+ * request, so the per-turn work is not shared by a varying number of them. `--keep` copies
+ * callgrind's dumps to DIR, for callgrind_annotate.
  * Needs Debian's valgrind (apt-get install valgrind); prints a skip note without it.
  */
 
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtNodeArgs, nodeArgs, runToEnd, startWithReadyLine } from './children.ts';
@@ -33,18 +40,19 @@ import { fixed, verdict } from './table.ts';
 
 const VALGRIND = '/usr/bin/valgrind';
 const CALLGRIND_CONTROL = '/usr/bin/callgrind_control';
-/** Requests in flight at once: enough to batch a turn's decisions, as under wrk. */
-const CONNECTIONS = 8;
 
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '30000' },
     measure: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '8' },
+    keep: { type: 'string' },
   },
   strict: true,
 });
 const warmup = Number(values.warmup);
 const measure = Number(values.measure);
+const connections = Number(values.connections);
 
 interface Side {
   name: 'off' | 'on';
@@ -105,22 +113,35 @@ async function countSide(context: BenchContext, side: Side): Promise<number> {
   } finally {
     await proxy.stop();
   }
-  return (await countedInstructions(context.tmp, `callgrind-${side.name}.`)) / measure;
+  const dumps = await dumpFiles(context.tmp, `callgrind-${side.name}.`);
+  if (values.keep) await keepDumps(dumps, values.keep);
+  return (await countedInstructions(dumps)) / measure;
+}
+
+/** The files callgrind wrote for one side: one per process, one more per dump request. */
+async function dumpFiles(dir: string, prefix: string): Promise<string[]> {
+  const names = (await readdir(dir)).filter((name) => name.startsWith(prefix));
+  if (names.length === 0) throw new Error(`callgrind wrote nothing to ${dir}/${prefix}*`);
+  return names.map((name) => path.join(dir, name));
+}
+
+async function keepDumps(files: string[], dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const file of files) await copyFile(file, path.join(dir, path.basename(file)));
 }
 
 function control(pid: number, command: string): Promise<string> {
   return runToEnd([CALLGRIND_CONTROL, [command, String(pid)]], 60_000);
 }
 
-/** Every `totals:` line of the dumps callgrind wrote for one side. */
-async function countedInstructions(dir: string, prefix: string): Promise<number> {
+/** The sum of every `totals:` line of one side's dumps. */
+async function countedInstructions(files: string[]): Promise<number> {
   let total = 0;
-  for (const file of await readdir(dir)) {
-    if (!file.startsWith(prefix)) continue;
-    const text = await readFile(path.join(dir, file), 'utf8');
+  for (const file of files) {
+    const text = await readFile(file, 'utf8');
     for (const match of text.matchAll(/^totals: (\d+)/gm)) total += Number(match[1]);
   }
-  if (total === 0) throw new Error(`callgrind counted nothing in ${dir}/${prefix}*`);
+  if (total === 0) throw new Error(`callgrind counted nothing in ${files.join(', ')}`);
   return total;
 }
 
@@ -135,7 +156,7 @@ async function sendRequests(port: number, count: number): Promise<void> {
       ...['--url', `http://127.0.0.1:${port}`],
       ...['--path', `http://${GOVERNED_HOST}/v1/forecast/lisbon`],
       ...['--header', `host: ${GOVERNED_HOST}`, '--header', `x-api-key: ${BENCH_KEY}`],
-      ...['--connections', String(CONNECTIONS), '--requests', String(count)],
+      ...['--connections', String(connections), '--requests', String(count)],
     ]),
     1_800_000,
   );

@@ -70,7 +70,13 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
   outcome.notes.push(spreadNote(compared, lengths));
   await inProcessFigures(outcome, context.quick);
   const { off, on } = compared;
-  const kept = compared.rpsRatio * 100;
+  // Capacity on one CPU, from CPU per request: req/s also depends on how the scheduler shares
+  // the CPU between the two proxies.
+  const kept = 100 / compared.cpuRatio;
+  outcome.notes.push(
+    `kept: req/s capacity from CPU µs per request, median of the slices; ` +
+      `by req/s ${fixed(compared.rpsRatio * 100)}%`,
+  );
   outcome.rows.push(off.row('log+metrics off'));
   outcome.rows.push(on.row('log+metrics on', `kept ${verdict(kept, '>=', 85, '%')}`));
   addProbeRows(outcome, probe);

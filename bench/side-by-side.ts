@@ -10,9 +10,9 @@
  * their pairs, and even 1 s slices in ABBA order still spread their couples from 70 to 120 %
  * (docs/benchmarks.md, item 4). Loaded together on one CPU, the two proxies meet every slow
  * moment at the same instant, the scheduler shares the CPU between them, and each one's CPU
- * time per request is read over the same second; the same tree's slices then spread by a few
- * points instead. Each side keeps its own process, so neither runs code warmed or made
- * polymorphic by the other side's traffic.
+ * time per request is read over the same second: the middle half of one run's slices then
+ * spans about five points, and the medians of runs of one tree about two. Each side keeps its
+ * own process, so neither runs code warmed or made polymorphic by the other side's traffic.
  */
 
 import type { BenchContext } from './context.ts';

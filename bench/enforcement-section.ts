@@ -87,9 +87,11 @@ export async function enforcementSection(context: BenchContext): Promise<Section
       on.row('enforcement on', `added per-request cost ${verdict(added, '<=', 10, '%')}`),
     );
     const rpsAdded = (1 / compared.rpsRatio - 1) * 100;
+    const interval = compared.cpuInterval?.map((ratio) => `${fixed((ratio - 1) * 100)}%`);
     outcome.notes.push(
-      `added per-request cost: CPU µs per request, median of the slices; ` +
-        `by req/s ${fixed(rpsAdded)}%`,
+      `added per-request cost: CPU µs per request, median of the slices` +
+        (interval ? ` (90% interval of the median ${interval[0]} to ${interval[1]})` : '') +
+        `; by req/s ${fixed(rpsAdded)}%`,
     );
     outcome.notes.push(spreadNote(compared, lengths));
     for (const [name, r] of [

@@ -50,6 +50,11 @@ export interface SideBySide {
   rpsRatio: number;
   /** on/off CPU µs per request, the median over slices. */
   cpuRatio: number;
+  /**
+   * Where the true median of the CPU ratio lies with at least 90 % confidence, from the
+   * slices' order statistics; undefined with too few slices to say.
+   */
+  cpuInterval: [number, number] | undefined;
   /** Each slice's req/s and CPU ratios, for the note. */
   ratios: { rps: number; cpu: number }[];
   /** Which CPUs the proxies and the load ran on, for the note. */
@@ -141,6 +146,7 @@ function compare(slices: Record<Side, Slice[]>): Omit<SideBySide, 'placement'> {
     on: summary(slices.on),
     rpsRatio: median(ratios.map((r) => r.rps)),
     cpuRatio: median(ratios.map((r) => r.cpu)),
+    cpuInterval: medianInterval(ratios.map((r) => r.cpu)),
     ratios,
   };
 }
@@ -190,6 +196,30 @@ function sum(values: number[]): number {
 
 function median(values: number[]): number {
   return quartiles(values)[2]!;
+}
+
+/**
+ * A distribution-free 90 % confidence interval for the median: the k-th smallest and k-th
+ * largest value, with k as large as keeps the chance that the median lies outside below 10 %
+ * (each of n values falls below the median with probability ½). Slices are taken as
+ * independent, which slices a second apart on a shared machine are only roughly; read it as
+ * an indication of how sure the median is, not as an exact guarantee.
+ */
+function medianInterval(values: number[]): [number, number] | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  let k = 0;
+  // P(at most k of n fall below the median), grown one term at a time.
+  let term = 0.5 ** n;
+  let tail = term;
+  while (2 * tail <= 0.1) {
+    k++;
+    term = (term * (n - k + 1)) / k;
+    tail += term;
+  }
+  // The interval [x(k), x(n-k+1)] (1-based) misses the median with probability 2·P(X ≤ k−1).
+  if (k === 0) return undefined;
+  return [sorted[k - 1]!, sorted[n - k]!];
 }
 
 /** Min, first quartile, median, third quartile, max (linear interpolation between ranks). */

@@ -73,9 +73,12 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
   // Capacity on one CPU, from CPU per request: req/s also depends on how the scheduler shares
   // the CPU between the two proxies.
   const kept = 100 / compared.cpuRatio;
+  // A higher CPU ratio keeps less: the interval's ends swap.
+  const interval = compared.cpuInterval?.map((ratio) => `${fixed(100 / ratio)}%`).reverse();
   outcome.notes.push(
-    `kept: req/s capacity from CPU µs per request, median of the slices; ` +
-      `by req/s ${fixed(compared.rpsRatio * 100)}%`,
+    `kept: req/s capacity from CPU µs per request, median of the slices` +
+      (interval ? ` (90% interval of the median ${interval[0]} to ${interval[1]})` : '') +
+      `; by req/s ${fixed(compared.rpsRatio * 100)}%`,
   );
   outcome.rows.push(off.row('log+metrics off'));
   outcome.rows.push(on.row('log+metrics on', `kept ${verdict(kept, '>=', 85, '%')}`));

@@ -20,10 +20,11 @@
  * process slowed down this much (the store's sync, which only the governed side has work for).
  *
  * Usage: node --import tsx bench/instructions.ts [--warmup 30000] [--measure 10000]
- *          [--connections 8] [--keep DIR]
+ *          [--connections 8] [--keep DIR] [--cache-sim]
  * `--connections 1` sends one request at a time: each turn of the event loop then serves one
  * request, so the per-turn work is not shared by a varying number of them. `--keep` copies
- * callgrind's dumps to DIR, for callgrind_annotate.
+ * callgrind's dumps to DIR, for callgrind_annotate. `--cache-sim` also counts misses of
+ * callgrind's simulated caches (about twice as slow).
  * Needs Debian's valgrind (apt-get install valgrind); prints a skip note without it.
  */
 
@@ -39,6 +40,13 @@ import { runBenchSession } from './session.ts';
 import { fixed, verdict } from './table.ts';
 
 const VALGRIND = '/usr/bin/valgrind';
+/** What `--cache-sim` adds: misses of the simulated first-level and last-level caches. */
+const CACHE_EVENTS = [
+  ['I1mr', 'first-level instruction cache misses'],
+  ['D1mr', 'first-level data cache read misses'],
+  ['ILmr', 'last-level instruction misses'],
+  ['DLmr', 'last-level data read misses'],
+] as const;
 const CALLGRIND_CONTROL = '/usr/bin/callgrind_control';
 
 const { values } = parseArgs({
@@ -46,6 +54,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '30000' },
     measure: { type: 'string', default: '10000' },
     connections: { type: 'string', default: '8' },
+    'cache-sim': { type: 'boolean', default: false },
     keep: { type: 'string' },
   },
   strict: true,
@@ -74,19 +83,31 @@ await runBenchSession('instructions', lengths, async (context) => {
     { name: 'off', args: ['--map', map] },
     { name: 'on', args: ['--policy', policyFile] },
   ];
-  const [off, on] = await Promise.all(sides.map((side) => countSide(context, side)));
+  const [off, on] = (await Promise.all(sides.map((side) => countSide(context, side)))) as [
+    Record<string, number>,
+    Record<string, number>,
+  ];
 
-  const added = (on! / off! - 1) * 100;
-  console.log(`instructions per request, enforcement off: ${fixed(off)}`);
-  console.log(`instructions per request, enforcement on:  ${fixed(on)}`);
+  const added = (on.Ir! / off.Ir! - 1) * 100;
+  console.log(`instructions per request, enforcement off: ${fixed(off.Ir)}`);
+  console.log(`instructions per request, enforcement on:  ${fixed(on.Ir)}`);
+  for (const [event, what] of CACHE_EVENTS) {
+    if (off[event] === undefined || on[event] === undefined) continue;
+    const change = (on[event] / off[event] - 1) * 100;
+    const sign = change >= 0 ? '+' : '';
+    console.log(
+      `${what} per request: ${fixed(off[event])} off, ${fixed(on[event])} on ` +
+        `(${sign}${fixed(change)}%)`,
+    );
+  }
   console.log(
     `added per-request cost by instructions ${verdict(added, '<=', 10, '%')} ` +
       `(${fixed(warmup)} requests of warm-up, ${fixed(measure)} counted, per side)`,
   );
 });
 
-/** Instructions per request of one side, counted over `measure` requests after the warm-up. */
-async function countSide(context: BenchContext, side: Side): Promise<number> {
+/** Callgrind's events per request of one side (Ir: instructions), over `measure` requests. */
+async function countSide(context: BenchContext, side: Side): Promise<Record<string, number>> {
   const outPrefix = path.join(context.tmp, `callgrind-${side.name}`);
   const dataDir = path.join(context.tmp, `tollgate-${side.name}`);
   const [node, proxyArgs] = await builtNodeArgs('run-tollgate.ts', [
@@ -96,6 +117,7 @@ async function countSide(context: BenchContext, side: Side): Promise<number> {
   const callgrind = [
     '--tool=callgrind',
     '--instr-atstart=no',
+    ...(values['cache-sim'] ? ['--cache-sim=yes'] : []),
     `--callgrind-out-file=${outPrefix}.%p`,
   ];
   const proxy = await startWithReadyLine<{ port: number }>(
@@ -115,7 +137,8 @@ async function countSide(context: BenchContext, side: Side): Promise<number> {
   }
   const dumps = await dumpFiles(context.tmp, `callgrind-${side.name}.`);
   if (values.keep) await keepDumps(dumps, values.keep);
-  return (await countedInstructions(dumps)) / measure;
+  const totals = await countedEvents(dumps);
+  return Object.fromEntries(Object.entries(totals).map(([event, n]) => [event, n / measure]));
 }
 
 /** The files callgrind wrote for one side: one per process, one more per dump request. */
@@ -134,15 +157,19 @@ function control(pid: number, command: string): Promise<string> {
   return runToEnd([CALLGRIND_CONTROL, [command, String(pid)]], 60_000);
 }
 
-/** The sum of every `totals:` line of one side's dumps. */
-async function countedInstructions(files: string[]): Promise<number> {
-  let total = 0;
+/** Each event's sum over the `totals:` lines of one side's dumps, named by their `events:` line. */
+async function countedEvents(files: string[]): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
   for (const file of files) {
     const text = await readFile(file, 'utf8');
-    for (const match of text.matchAll(/^totals: (\d+)/gm)) total += Number(match[1]);
+    const names = /^events: (.+)$/m.exec(text)?.[1]?.split(' ') ?? ['Ir'];
+    for (const match of text.matchAll(/^totals: (.+)$/gm)) {
+      const counts = match[1]!.split(' ').map(Number);
+      names.forEach((name, i) => (totals[name] = (totals[name] ?? 0) + (counts[i] ?? 0)));
+    }
   }
-  if (total === 0) throw new Error(`callgrind counted nothing in ${files.join(', ')}`);
-  return total;
+  if (!totals.Ir) throw new Error(`callgrind counted nothing in ${files.join(', ')}`);
+  return totals;
 }
 
 /**

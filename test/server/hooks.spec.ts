@@ -150,7 +150,7 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
     assert.equal(request.path, '/rewrite/items?api_key=secret&page=2');
   });
 
-  it('a request without a body is forwarded without one: POST with length 0, GET with none', async () => {
+  it('a request without a body is forwarded without one (POST length 0, GET)', async () => {
     const post = await curl(['-x', proxy.proxyUrl, '-X', 'POST', 'http://api.example.test/empty']);
     const get = await curl(['-x', proxy.proxyUrl, 'http://api.example.test/empty']);
 
@@ -164,7 +164,7 @@ describe('exchange hooks: decide, completed, client certificates', { timeout: 60
     assert.equal(got.headers['x-consumer'], 'acme');
   });
 
-  it('an async verdict can send the request to another upstream and set response headers', async () => {
+  it('an async verdict can pick another upstream and set response headers', async () => {
     const result = await curl(['-x', proxy.proxyUrl, 'http://api.example.test/async']);
 
     assert.equal(result.status, 200);

@@ -15,7 +15,7 @@ import { BENCH_DIR, nodeArgs, runToEnd } from './children.ts';
 import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
-import { spreadNote, sideBySide, sliceLengths } from './side-by-side.ts';
+import { sideBySide, sliceLengths, spreadNote, verdictNote } from './side-by-side.ts';
 import { startProxy, type ProxyTarget } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
@@ -88,11 +88,7 @@ export async function enforcementSection(context: BenchContext): Promise<Section
     );
     const rpsAdded = (1 / compared.rpsRatio - 1) * 100;
     const interval = compared.cpuInterval?.map((ratio) => `${fixed((ratio - 1) * 100)}%`);
-    outcome.notes.push(
-      `added per-request cost: CPU µs per request, median of the slices` +
-        (interval ? ` (90% interval of the median ${interval[0]} to ${interval[1]})` : '') +
-        `; by req/s ${fixed(rpsAdded)}%`,
-    );
+    outcome.notes.push(verdictNote('added per-request cost', interval, `${fixed(rpsAdded)}%`));
     outcome.notes.push(spreadNote(compared, lengths));
     for (const [name, r] of [
       ['off', off],

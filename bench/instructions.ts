@@ -9,8 +9,9 @@
  * tree have read one side 10 to 15 % apart (docs/benchmarks.md, item 4), so one run says
  * little about a 10 % target. With `--keep`, callgrind_annotate shows where the governed side
  * spends its added instructions, apart from the GC and the compiler, which is what this
- * script is best at. It sees neither cache misses nor time in the kernel (both sides make
- * the same system calls per request), so it complements the timed figure, never replaces it.
+ * script is best at. It sees no time in the kernel (both sides make the same system calls per
+ * request) and, with `--cache-sim`, only simulated caches, so it complements the timed figure,
+ * never replaces it.
  *
  * Each side is the proxy as the enforcement section starts it, run under callgrind with
  * instrumentation off. It is warmed up uninstrumented (valgrind still runs it several times
@@ -40,6 +41,7 @@ import { runBenchSession } from './session.ts';
 import { fixed, verdict } from './table.ts';
 
 const VALGRIND = '/usr/bin/valgrind';
+const CALLGRIND_CONTROL = '/usr/bin/callgrind_control';
 /** What `--cache-sim` adds: misses of the simulated first-level and last-level caches. */
 const CACHE_EVENTS = [
   ['I1mr', 'first-level instruction cache misses'],
@@ -47,7 +49,6 @@ const CACHE_EVENTS = [
   ['ILmr', 'last-level instruction misses'],
   ['DLmr', 'last-level data read misses'],
 ] as const;
-const CALLGRIND_CONTROL = '/usr/bin/callgrind_control';
 
 const { values } = parseArgs({
   options: {

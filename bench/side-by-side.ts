@@ -171,6 +171,15 @@ function summary(sideSlices: Slice[]): MeasuredRow {
   return tableRow(result, rssMb, cpuMicrosPerRequest);
 }
 
+/**
+ * The note that says what a section's verdict was read from: `what`, the 90 % interval of its
+ * median when there are enough slices (`interval`, already formatted), and the req/s figure.
+ */
+export function verdictNote(what: string, interval: string[] | undefined, byRps: string): string {
+  const range = interval ? ` (90% interval of the median ${interval[0]} to ${interval[1]})` : '';
+  return `${what}: CPU µs per request, median of the slices${range}; by req/s ${byRps}`;
+}
+
 /** One note line with how far the slices' ratios spread, so a reader can judge the median. */
 export function spreadNote(result: SideBySide, lengths: SliceLengths): string {
   const spread = (values: number[]) => {

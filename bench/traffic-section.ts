@@ -9,7 +9,7 @@ import { BENCH_DIR, nodeArgs, runToEnd } from './children.ts';
 import type { BenchContext } from './context.ts';
 import type { SectionOutcome } from './report.ts';
 import { fixed, verdict } from './table.ts';
-import { spreadNote, sideBySide, sliceLengths } from './side-by-side.ts';
+import { sideBySide, sliceLengths, spreadNote, verdictNote } from './side-by-side.ts';
 import { startProxy, withTollgate, type ProxyTarget } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
@@ -75,11 +75,8 @@ export async function trafficSection(context: BenchContext): Promise<SectionOutc
   const kept = 100 / compared.cpuRatio;
   // A higher CPU ratio keeps less: the interval's ends swap.
   const interval = compared.cpuInterval?.map((ratio) => `${fixed(100 / ratio)}%`).reverse();
-  outcome.notes.push(
-    `kept: req/s capacity from CPU µs per request, median of the slices` +
-      (interval ? ` (90% interval of the median ${interval[0]} to ${interval[1]})` : '') +
-      `; by req/s ${fixed(compared.rpsRatio * 100)}%`,
-  );
+  const byRps = `${fixed(compared.rpsRatio * 100)}%`;
+  outcome.notes.push(verdictNote('kept (req/s capacity on one CPU)', interval, byRps));
   outcome.rows.push(off.row('log+metrics off'));
   outcome.rows.push(on.row('log+metrics on', `kept ${verdict(kept, '>=', 85, '%')}`));
   addProbeRows(outcome, probe);
